@@ -1,0 +1,337 @@
+"""Configuration: one TOML file, validated once into frozen typed objects and passed in.
+
+Errors name the file, the key and the reason, all of them at once. Secrets (passwords, the reply
+address secret) are read from an environment variable or a file, never from the TOML itself, and
+never appear in an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ENV_VAR = "REPLYDESK_CONFIG"
+DEFAULT_PATH = Path("replydesk.toml")
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    file: str
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.reason}"
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; `problems` lists every reason with its file and key."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Secret(_Frozen):
+    """A value taken from `<name>_env` (an environment variable) or `<name>_file` (a file)."""
+
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    def password(self) -> SecretStr | None:
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ValueError(f"environment variable {self.password_env} is not set")
+            return SecretStr(value)
+        if self.password_file:
+            try:
+                return SecretStr(self.password_file.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise ValueError(f"cannot read {self.password_file}: {exc.strerror}") from None
+        return None
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError(f"not a mail address: {value!r}")
+    return value.lower()
+
+
+MailAddress = Annotated[str, Field(min_length=3, max_length=254)]
+
+
+class Desk(_Frozen):
+    name: str = "Support"
+    addresses: tuple[MailAddress, ...] = ("support@example.com",)
+    tag_prefix: str = Field(default="", max_length=20, pattern=r"^[A-Za-z0-9 _-]*$")
+    reply_secret_env: str | None = None
+    reply_secret_file: Path | None = None
+    max_acks_per_sender_per_hour: int = Field(default=5, ge=0)
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one support address is needed")
+        return tuple(_address(v) for v in value)
+
+    @property
+    def address(self) -> str:
+        """The address our mail comes from: the first support address."""
+        return self.addresses[0]
+
+
+class Database(_Frozen):
+    url: str = "sqlite:///replydesk.db"
+
+
+class Smtp(_Secret):
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    tls: Literal["none", "starttls", "tls"] = "starttls"
+    user: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class Outbox(_Frozen):
+    maildir: Path = Path("outbox")
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    first_retry_seconds: float = Field(default=30.0, gt=0)
+
+
+class Mailbox(_Secret):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    host: str
+    port: int = Field(default=993, ge=1, le=65535)
+    tls: Literal["none", "starttls", "tls"] = "tls"
+    user: str
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    idle: bool = True
+    poll_seconds: float = Field(default=60.0, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class MaildirSource(_Frozen):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    path: Path
+
+
+class Engineer(_Frozen):
+    name: str = Field(min_length=1)
+    address: MailAddress
+    tier: int = Field(default=1, ge=1, le=3)
+    skills: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    hours: str = "09:00-17:00"
+    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return _address(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        match = _HOURS.match(value)
+        if not match:
+            raise ValueError("working hours must look like 09:00-17:00")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60 and (h1, m1) < (h2, m2)):
+            raise ValueError(f"{value!r} is not a range of the day")
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [d for d in value if d not in _DAYS]
+        if bad:
+            raise ValueError(f"unknown day(s) {bad}; use {', '.join(_DAYS)}")
+        return value
+
+    def working_hours(self) -> tuple[time, time]:
+        start, _, end = self.hours.partition("-")
+        return time.fromisoformat(start), time.fromisoformat(end) if end != "24:00" else time.max
+
+
+class Site(_Frozen):
+    title: str = "Support"
+    public_url: str | None = None
+
+
+class Settings(_Frozen):
+    """The whole configuration, as loaded from one file."""
+
+    desk: Desk = Desk()
+    database: Database = Database()
+    smtp: Smtp | None = None
+    outbox: Outbox = Outbox()
+    mailboxes: tuple[Mailbox, ...] = ()
+    maildirs: tuple[MaildirSource, ...] = ()
+    engineers: tuple[Engineer, ...] = ()
+    site: Site = Site()
+    source: Path = Field(default=Path("replydesk.toml"), exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Self:
+        names = [m.name for m in self.mailboxes] + [m.name for m in self.maildirs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        engineers = [e.address for e in self.engineers]
+        dupes = sorted({a for a in engineers if engineers.count(a) > 1})
+        if dupes:
+            raise ValueError(f"engineer addresses must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def reply_secret(self) -> SecretStr:
+        """The secret that signs reply addresses; a fixed development value when unset."""
+        holder = _Secret(
+            password_env=self.desk.reply_secret_env, password_file=self.desk.reply_secret_file
+        )
+        return holder.password() or SecretStr("replydesk-development-secret")
+
+
+def locate(explicit: str | os.PathLike[str] | None) -> Path:
+    """The config path: `--config`, else `$REPLYDESK_CONFIG`, else `./replydesk.toml`."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else DEFAULT_PATH
+
+
+def load(path: Path, *, required: bool = True) -> Settings:
+    """Read, validate and resolve one config file; raise `ConfigError` listing every problem."""
+    name = str(path)
+    if not path.exists():
+        if required:
+            raise ConfigError([ConfigProblem(name, "-", "file not found (run `replydesk init`)")])
+        return Settings(source=path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(name, "-", f"cannot read: {exc}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([ConfigProblem(name, "-", f"not valid TOML: {exc}")]) from None
+    return validate(data, source=path)
+
+
+def validate(data: dict[str, Any], *, source: Path) -> Settings:
+    """Validate already-parsed TOML data; relative paths are taken from the file's folder."""
+    try:
+        settings = Settings.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(_problems(str(source), exc)) from None
+    settings = _resolve_paths(settings, source.parent)
+    problems = _secret_problems(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _problems(file: str, exc: ValidationError) -> list[ConfigProblem]:
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        key = _key(error["loc"])
+        reason = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            reason = "unknown key"
+        problems.append(ConfigProblem(file, key or "-", reason))
+    return problems
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        elif not part.startswith("function-") and part not in {"tuple[str, ...]"}:
+            key += f".{part}" if key else part
+    return key
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    def absolute(path: Path | None) -> Path | None:
+        return None if path is None else path if path.is_absolute() else base / path
+
+    outbox = settings.outbox.model_copy(update={"maildir": absolute(settings.outbox.maildir)})
+    maildirs = tuple(m.model_copy(update={"path": absolute(m.path)}) for m in settings.maildirs)
+    mailboxes = tuple(
+        m.model_copy(update={"password_file": absolute(m.password_file)})
+        for m in settings.mailboxes
+    )
+    smtp = settings.smtp
+    if smtp is not None:
+        smtp = smtp.model_copy(update={"password_file": absolute(smtp.password_file)})
+    desk = settings.desk.model_copy(
+        update={"reply_secret_file": absolute(settings.desk.reply_secret_file)}
+    )
+    database = settings.database
+    if database.url.startswith("sqlite:///") and not database.url.startswith("sqlite:////"):
+        relative = database.url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            database = Database(url=f"sqlite:///{base / relative}")
+    return settings.model_copy(
+        update={
+            "outbox": outbox,
+            "maildirs": maildirs,
+            "mailboxes": mailboxes,
+            "smtp": smtp,
+            "desk": desk,
+            "database": database,
+        }
+    )
+
+
+def _secret_problems(settings: Settings) -> list[ConfigProblem]:
+    file = str(settings.source)
+    holders: list[tuple[str, _Secret]] = [
+        (f"mailboxes[{i}]", m) for i, m in enumerate(settings.mailboxes)
+    ]
+    if settings.smtp is not None:
+        holders.append(("smtp", settings.smtp))
+    problems = []
+    for key, holder in holders:
+        try:
+            holder.password()
+        except ValueError as exc:
+            problems.append(ConfigProblem(file, f"{key}.password", str(exc)))
+    try:
+        settings.reply_secret()
+    except ValueError as exc:
+        problems.append(ConfigProblem(file, "desk.reply_secret", str(exc)))
+    return problems
