@@ -12,7 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 from types import FrameType
 
-from daemon import config, intake, quarantine
+from daemon import config, demo, intake, parse_command, quarantine
 from daemon.config import ConfigError, Settings
 from daemon.database import Database
 from daemon.errors import ReplydeskError, StorageError
@@ -170,8 +170,6 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _parse(args: argparse.Namespace) -> int:
-    from daemon import parse_command
-
     prefix = args.tag_prefix
     if prefix is None:
         path = config.locate(args.config)
@@ -226,6 +224,4 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from daemon import demo
-
     return demo.run(Path(args.folder))

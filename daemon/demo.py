@@ -20,6 +20,7 @@ from daemon import config
 from daemon.database import Database
 from daemon.models import Event, Inbound, InboundState, Message, Outbox, Ticket
 from daemon.runner import Daemon, PassReport
+from parsers import parse
 
 SUPPORT = "support@demo.example"
 
@@ -151,8 +152,6 @@ def _html_only(when: datetime) -> bytes:
 
 def _reply_to_ack(ack: bytes, now: datetime) -> bytes:
     """What Alice's mail client sends when she answers her acknowledgement."""
-    from parsers import parse
-
     parsed = parse(ack)
     quoted = "\n".join("> " + line for line in parsed.full_text.splitlines())
     return _mail(
@@ -205,9 +204,11 @@ def _print_pass(report: PassReport, db: Database) -> None:
         where = f" -> ticket #{outcome.ticket_id}" if outcome.ticket_id else ""
         ack = ", acknowledged" if outcome.acknowledged else ""
         with db.transaction() as session:
-            subject = session.scalar(
-                select(Ticket.subject).where(Ticket.id == outcome.ticket_id)
-            ) if outcome.ticket_id else None
+            subject = (
+                session.scalar(select(Ticket.subject).where(Ticket.id == outcome.ticket_id))
+                if outcome.ticket_id
+                else None
+            )
         label = f" “{subject}”" if subject else ""
         print(f"  inbound {outcome.inbound_id}: {outcome.action}{where}{label}{ack}")
         print(f"      why: {outcome.reasons[0][:110]}")

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from daemon import failpoints
 from daemon.compose import Composer
 from daemon.config import Settings
 from daemon.database import Database
@@ -76,7 +77,9 @@ class Pipeline:
     def process(self, inbound_id: int) -> Outcome | None:
         try:
             with self.db.transaction() as session:
-                return self._process(session, inbound_id)
+                outcome = self._process(session, inbound_id)
+            failpoints.reached("ticket-committed")
+            return outcome
         except StorageError:
             raise
         except Exception as exc:

@@ -72,7 +72,9 @@ def test_headers_win_over_the_tag_and_reopen_a_resolved_ticket() -> None:
 
 
 def test_a_stranger_on_a_thread_is_held_as_internal() -> None:
-    decision = route(facts(mail("mallory@evil.test"), by_tag=TicketFacts(3, "open", "ann@cust.test")))
+    decision = route(
+        facts(mail("mallory@evil.test"), by_tag=TicketFacts(3, "open", "ann@cust.test"))
+    )
     assert decision.action == "attach" and not decision.public and not decision.reopen
 
 
@@ -80,7 +82,9 @@ def test_closed_tickets_get_a_follow_up_and_auto_replies_attach_quietly() -> Non
     closed = route(facts(mail(), by_tag=TicketFacts(3, "closed", "ann@cust.test")))
     assert closed.action == "new_ticket" and "follow-up" in closed.reasons[0]
     ooo = route(
-        facts(mail(Auto_Submitted="auto-replied"), by_headers=TicketFacts(3, "open", "ann@cust.test"))
+        facts(
+            mail(Auto_Submitted="auto-replied"), by_headers=TicketFacts(3, "open", "ann@cust.test")
+        )
     )
     assert ooo.action == "attach" and not ooo.public and not ooo.reopen
     stray = route(facts(mail(Auto_Submitted="auto-replied")))

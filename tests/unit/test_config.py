@@ -15,7 +15,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_starter_file_is_valid_and_commented(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_starter_file_is_valid_and_commented(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "fresh.toml"
     assert main(["init", str(path)]) == 0
     text = path.read_text()
@@ -53,8 +55,13 @@ hours = "17:00-09:00"
     found = {(p.key, p.reason) for p in caught.value.problems}
     assert all(p.file == str(path) for p in caught.value.problems)
     keys = {key for key, _ in found}
-    assert {"desk.addresses", "desk.colour", "mailboxes[0].port", "engineers[0].timezone",
-            "engineers[0].hours"} <= keys
+    assert {
+        "desk.addresses",
+        "desk.colour",
+        "mailboxes[0].port",
+        "engineers[0].timezone",
+        "engineers[0].hours",
+    } <= keys
     assert ("desk.colour", "unknown key") in found
     assert any("Mars/Olympus" in reason for _, reason in found)
 

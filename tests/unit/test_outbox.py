@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import mailbox
 from collections.abc import Sequence
 from datetime import timedelta
@@ -82,8 +83,9 @@ def test_temporary_failure_backs_off_then_succeeds(
 
 def test_permanent_failure_is_recorded(db: Database, settings: Settings, clock: Clock) -> None:
     [row] = queue(db, clock)
-    report = send_due(db, ScriptedTransport(PermanentSendError("550 no such user")),
-                      settings.outbox, clock=clock)
+    report = send_due(
+        db, ScriptedTransport(PermanentSendError("550 no such user")), settings.outbox, clock=clock
+    )
     assert report.failed == 1
     assert state(db, row).state == OutboxState.FAILED
     with db.transaction() as session:
@@ -110,10 +112,8 @@ def test_a_claimed_row_is_not_sent_twice_while_leased(
         def deliver(self, mails: Sequence[Outgoing]) -> list[Delivery]:
             raise KeyboardInterrupt  # the process dies after claiming
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         send_due(db, Crashing(), settings.outbox, clock=clock)
-    except KeyboardInterrupt:
-        pass
     transport = ScriptedTransport()
     assert send_due(db, transport, settings.outbox, clock=clock).sent == 0
     clock.advance(minutes=6)

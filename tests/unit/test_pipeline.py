@@ -47,7 +47,10 @@ def test_new_mail_makes_a_ticket_an_ack_and_events(
     with db.transaction() as session:
         ticket = session.get_one(Ticket, outcome.ticket_id)
         assert (ticket.subject, ticket.status, ticket.mailbox) == (
-            "Printer on fire", TicketStatus.NEW, "main")
+            "Printer on fire",
+            TicketStatus.NEW,
+            "main",
+        )
         assert ticket.requester.address == "ann@cust.test"
         assert ticket.requester.name == "Ann Lee"
         [ack] = session.scalars(select(Outbox)).all()
@@ -118,7 +121,9 @@ def test_a_bad_mail_is_quarantined_and_the_next_goes_on(
     good = feed(db, clock, mail())
     outcomes = Pipeline(settings, db, clock=clock).process_pending()
     assert [(o.inbound_id, o.action) for o in outcomes] == [
-        (bad, "quarantined"), (good, "new_ticket")]
+        (bad, "quarantined"),
+        (good, "new_ticket"),
+    ]
     with db.transaction() as session:
         held = session.get_one(Inbound, bad)
         assert held.state == InboundState.QUARANTINED
@@ -153,7 +158,10 @@ def test_machines_and_ourselves(db: Database, settings: Settings, clock: Clock) 
     feed(db, clock, mail(Precedence="bulk", List_Id="<news.vendor.test>"))
     outcomes = Pipeline(settings, db, clock=clock).process_pending()
     assert [(o.action, o.acknowledged) for o in outcomes] == [
-        ("ignore", False), ("ignore", False), ("new_ticket", False)]
+        ("ignore", False),
+        ("ignore", False),
+        ("new_ticket", False),
+    ]
     with db.transaction() as session:
         ignored = session.scalars(
             select(Inbound).where(Inbound.state == InboundState.IGNORED)
@@ -168,12 +176,16 @@ def test_attachments_are_recorded(db: Database, settings: Settings, clock: Clock
     msg["Subject"] = "log attached"
     msg["Message-ID"] = "<att1@cust.test>"
     msg.set_content("see log")
-    msg.add_attachment(b"x" * 1234, maintype="application", subtype="octet-stream",
-                       filename="server.log")
+    msg.add_attachment(
+        b"x" * 1234, maintype="application", subtype="octet-stream", filename="server.log"
+    )
     feed(db, clock, msg.as_bytes())
     Pipeline(settings, db, clock=clock).process_pending()
     with db.transaction() as session:
         message = session.scalars(select(Message).where(Message.direction == "in")).one()
         [attachment] = message.attachments
         assert (attachment.filename, attachment.size, attachment.inline) == (
-            "server.log", 1234, False)
+            "server.log",
+            1234,
+            False,
+        )

@@ -48,7 +48,9 @@ def test_same_message_in_two_mailboxes_is_stored_once(db: Database, clock: Clock
 
 def test_new_uidvalidity_does_not_store_a_second_copy(db: Database, clock: Clock) -> None:
     intake.store(db, raw_mail(), Envelope(source="a", source_key="1:1", received_at=clock()))
-    again = intake.store(db, raw_mail(), Envelope(source="a", source_key="2:1", received_at=clock()))
+    again = intake.store(
+        db, raw_mail(), Envelope(source="a", source_key="2:1", received_at=clock())
+    )
     assert not again.created
     assert counts(db)[0] == 1
 

@@ -1,0 +1,95 @@
+"""A replydesk installation for integration tests: config pointing at the test servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.dovecot import Dovecot
+from tests.support.mailboxes import MailUsers
+from tests.support.smtp import SmtpRelay
+
+
+@dataclass(frozen=True)
+class Desk:
+    config: Path
+    db_url: str
+    users: MailUsers
+
+    def run(
+        self, *args: str, failpoint: str | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """`replydesk --config ... ARGS` as a real process."""
+        env = {k: v for k, v in os.environ.items() if k != "REPLYDESK_FAILPOINT"}
+        if failpoint:
+            env["REPLYDESK_FAILPOINT"] = failpoint
+        return subprocess.run(
+            [sys.executable, "-m", "daemon", "--config", str(self.config), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "daemon", "--config", str(self.config), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+
+def make_desk(
+    tmp_path: Path,
+    *,
+    dovecot: Dovecot,
+    relay: SmtpRelay | None,
+    db_url: str,
+    users: MailUsers,
+    extra: str = "",
+) -> Desk:
+    secret = tmp_path / "password"
+    secret.write_text(dovecot.password)
+    smtp = (
+        f'[smtp]\nhost = "{relay.host}"\nport = {relay.port}\ntls = "none"\n'
+        f'user = "relay"\npassword_file = "password"\ntimeout = 5\n'
+        if relay
+        else ""
+    )
+    config = tmp_path / "replydesk.toml"
+    config.write_text(
+        f"""
+[desk]
+name = "Test Support"
+addresses = ["{users.support.address}"]
+
+[database]
+url = "{db_url}"
+
+{smtp}
+[outbox]
+maildir = "outbox"
+first_retry_seconds = 0.2
+
+[[mailboxes]]
+name = "support"
+host = "{dovecot.host}"
+port = {dovecot.imap_port}
+tls = "none"
+user = "{users.support.login}"
+password_file = "password"
+poll_seconds = 5
+
+[[engineers]]
+name = "Erin"
+address = "{users.erin.address}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return Desk(config=config, db_url=db_url, users=users)
