@@ -31,6 +31,7 @@ class Desk:
             env=env,
             capture_output=True,
             text=True,
+            errors="surrogateescape",
             timeout=timeout,
             check=False,
         )

@@ -85,11 +85,16 @@ class _Record:
 
 
 def deliver_lmtp(dovecot: Dovecot, mail_from: str, rcpt_tos: tuple[str, ...], raw: bytes) -> None:
-    """Hand one mail to Dovecot; raises when any recipient was refused."""
+    """Hand one mail to Dovecot; raises when any recipient was refused.
+
+    One LMTP transaction per recipient: LMTP answers DATA once per recipient, and smtplib's
+    `LMTP.sendmail` reads only the first of those answers.
+    """
     with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=10) as lmtp:
-        refused = lmtp.sendmail(mail_from, list(rcpt_tos), raw)
-    if refused:
-        raise smtplib.SMTPRecipientsRefused(refused)
+        for rcpt in rcpt_tos:
+            refused = lmtp.sendmail(mail_from, [rcpt], raw)
+            if refused:
+                raise smtplib.SMTPRecipientsRefused(refused)
 
 
 class _LmtpBridge:
