@@ -117,7 +117,12 @@ class MaildirTransport:
         self.path = path
 
     def deliver(self, mails: Sequence[Outgoing]) -> list[Delivery]:
-        box = mailbox.Maildir(self.path, create=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            box = mailbox.Maildir(self.path, create=True)
+        except OSError as exc:
+            error = TemporarySendError(f"maildir {self.path}: {exc}")
+            return [Delivery(mail, error) for mail in mails]
         results = []
         for mail in mails:
             envelope = (

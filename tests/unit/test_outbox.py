@@ -131,3 +131,13 @@ def test_maildir_transport_keeps_bytes_and_envelope(tmp_path: Path) -> None:
     stored = box.get_bytes(key)
     assert stored.endswith(raw)
     assert b"X-Envelope-To: <a@b.test>" in stored
+
+
+def test_maildir_transport_creates_parents_and_reports_failures(tmp_path: Path) -> None:
+    mail = Outgoing(1, "support@desk.test", ("a@b.test",), b"Subject: x\r\n\r\nx\r\n")
+    [ok] = MaildirTransport(tmp_path / "deep" / "er" / "out").deliver([mail])
+    assert ok.error is None
+    blocker = tmp_path / "file"
+    blocker.write_text("in the way")
+    [failed] = MaildirTransport(blocker / "out").deliver([mail])
+    assert isinstance(failed.error, TemporarySendError)
