@@ -135,6 +135,12 @@ class Mailbox(_Secret):
     poll_seconds: float = Field(default=60.0, gt=0)
     timeout: float = Field(default=30.0, gt=0)
 
+    @model_validator(mode="after")
+    def _distinct_folders(self) -> Self:
+        if self.folder == self.processed_folder:
+            raise ValueError("processed_folder must differ from folder (mail would move in a loop)")
+        return self
+
 
 class MaildirSource(_Frozen):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")

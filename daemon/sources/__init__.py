@@ -48,7 +48,12 @@ def run_forever(
             source.wait(stop, poll_seconds)
         except ReplydeskError as exc:
             log.warning("source %s failed: %s; retrying in %.0f s", source.name, exc, backoff)
-            source.close()
-            stop.wait(backoff)
-            backoff = min(backoff * 2, max_backoff)
+        except Exception:
+            # A library surprise (an odd server reply) must not end this mailbox's thread.
+            log.exception("source %s: unexpected error; retrying in %.0f s", source.name, backoff)
+        else:
+            continue
+        source.close()
+        stop.wait(backoff)
+        backoff = min(backoff * 2, max_backoff)
     source.close()

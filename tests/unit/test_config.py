@@ -140,3 +140,13 @@ def test_check_summarises_a_good_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["--config", str(path), "config", "check"]) == 0
     assert "ok" in capsys.readouterr().out
     assert config.load(path).desk.address == "help@desk.test"
+
+
+def test_processed_folder_must_differ(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[mailboxes]]\nname = "m"\nhost = "h"\nuser = "u"\nfolder = "INBOX"\n'
+        'processed_folder = "INBOX"\n',
+    )
+    with pytest.raises(ConfigError, match=r"mailboxes\[0\]: processed_folder must differ"):
+        config.load(path)
