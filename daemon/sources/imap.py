@@ -156,8 +156,6 @@ class ImapSource:
 
     def poll(self) -> int:
         """Store and acknowledge every waiting mail; return how many inbound rows were created."""
-        if self.mailbox.folder == self.mailbox.processed_folder:
-            raise SourceError(f"{self._where()}: folder and processed_folder must differ")
         client = self._connect()
         uidvalidity = self._select(client)
         with self._guard("search"):

@@ -360,13 +360,6 @@ def test_the_processed_folder_is_created_when_missing(
     assert server.raws("Done") == [mail(1)]
 
 
-def test_folder_and_processed_folder_must_differ(
-    server: FakeServer, db: Database, clock: Clock
-) -> None:
-    with pytest.raises(SourceError, match="must differ"):
-        source(server, db, clock, processed_folder="INBOX").poll()
-
-
 def test_close_never_raises(server: FakeServer, db: Database, clock: Clock) -> None:
     reader = source(server, db, clock)
     reader.poll()

@@ -1,0 +1,310 @@
+"""Header layer: decoded header values, addresses, dates and Message-ID lists.
+
+Works from the raw header strings the parser kept (`msg.raw_items()`), never from the email
+package's header objects, which raise or mangle on broken input. RFC 2047 encoded-words are decoded
+in any charset (adjacent words joined before decoding, so a character split across two words
+survives); an encoded-word that cannot be decoded is kept literally and reported. Undeclared 8-bit
+header bytes are read as UTF-8, else as the body's charset, else as what detection says.
+"""
+
+from __future__ import annotations
+
+import binascii
+import email.utils
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import Message
+
+from parsers import charsets
+from parsers.message import Address
+
+_MSGID = re.compile(r"<[^<>\s]{1,998}>")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([QqBb])\?([^?]{0,2000})\?=")
+_BROKEN_WORD = re.compile(r"=\?[^?\s]{1,75}\?[QqBb]\?")
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+_FOLD = re.compile(r"[ \t]{0,200}\r?\n[ \t]{1,200}")
+_BARE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']{1,64}@[^\s<>()\[\],;:\"']{1,255}")
+_ANGLE_ADDR = re.compile(r"\A([^<>]*)<([^<>]{1,300})>\s*\Z")
+_CONTROLS = {i: None for i in (*range(0x20), 0x7F)} | {0x09: " ", 0x0A: " ", 0x0D: " "}
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+MAX_ADDRESSES = 1000
+"""Addresses read from one header; more is an attack or a mistake, not a conversation."""
+MAX_PIECE = 2000
+_ADDRESS_FIELDS = ("from", "to", "cc", "reply-to")
+_ID_FIELDS = ("message-id", "in-reply-to", "references")
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    """The header facts of one mail, decoded. `all` keeps every field, in order."""
+
+    subject: str
+    from_: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    reply_to: tuple[Address, ...]
+    date: datetime | None
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    defects: tuple[str, ...]
+    all: tuple[tuple[str, str], ...]
+
+
+def read_headers(msg: Message, *, charset_hint: str | None = None) -> Headers:
+    """Decode the top-level header block of a parsed message; never raises."""
+    items = list(msg.raw_items())
+    hint = charset_hint
+    if hint is None and any(not value.isascii() for _, value in items):
+        hint = _first_charset(msg)
+    defects: list[str] = []
+    decoded: list[tuple[str, str]] = []
+    firsts: dict[str, str] = {}
+    address_values: dict[str, list[str]] = {name: [] for name in _ADDRESS_FIELDS}
+    for name, raw_value in items:
+        key = name.lower()
+        unfolded = unfold(_as_text(raw_value, hint=hint))
+        value = decode_words(unfolded, defects=defects, field=name)
+        decoded.append((name, value))
+        firsts.setdefault(key, value)
+        if key in address_values:
+            address_values[key].append(unfolded)
+    from_ = _address_list(address_values["from"], defects=defects, field="From")
+    return Headers(
+        subject=firsts.get("subject", "").strip(),
+        from_=from_[0] if from_ else None,
+        to=_address_list(address_values["to"], defects=defects, field="To"),
+        cc=_address_list(address_values["cc"], defects=defects, field="Cc"),
+        reply_to=_address_list(address_values["reply-to"], defects=defects, field="Reply-To"),
+        date=parse_date(firsts.get("date"), defects=defects),
+        message_id=next(iter(message_ids(firsts.get("message-id", ""))), None),
+        in_reply_to=message_ids(firsts.get("in-reply-to", "")),
+        references=message_ids(firsts.get("references", "")),
+        defects=tuple(dict.fromkeys(defects)),
+        all=tuple(decoded),
+    )
+
+
+def addresses(values: list[object]) -> tuple[Address, ...]:
+    """Mailboxes in address header values (raw strings or header objects), decoded."""
+    return _address_list([unfold(_as_text(str(v), hint=None)) for v in values], defects=[])
+
+
+def message_ids(value: str) -> tuple[str, ...]:
+    """The `<id>` tokens of a Message-ID list, in order, without repeats.
+
+    A lone id without angle brackets (some mailers write them) is accepted and bracketed.
+    """
+    found = _MSGID.findall(value)
+    if not found:
+        bare = value.strip()
+        if bare and "@" in bare and " " not in bare and "<" not in bare and len(bare) < 998:
+            found = [f"<{bare}>"]
+    return tuple(dict.fromkeys(found))
+
+
+def parse_date(value: str | None, *, defects: list[str]) -> datetime | None:
+    """The Date header in UTC; a date without zone is taken as UTC; garbage gives None."""
+    if value is None or not value.strip():
+        return None
+    parsed = _rfc5322_date(value) or _iso_date(value)
+    if parsed is None:
+        defects.append("invalid Date header")
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        defects.append("invalid Date header")
+        return None
+
+
+def unfold(value: str) -> str:
+    """One line: each fold (with the blanks around it) made one space, stray CR/LF/tabs too."""
+    line = _FOLD.sub(" ", value)
+    return line.replace("\r", " ").replace("\n", " ").replace("\t", " ").strip()
+
+
+def decode_words(text: str, *, defects: list[str], field: str = "header") -> str:
+    """Decode RFC 2047 encoded-words anywhere in `text` (also inside quotes, as mailers do).
+
+    Whitespace between adjacent encoded-words is dropped; adjacent words in one charset are
+    joined as bytes before decoding. Undecodable words stay literal and are reported.
+    """
+    if "=?" not in text:
+        return text.translate(_CONTROLS)
+    out: list[str] = []
+    pending: list[tuple[str, bytes]] = []
+    position = 0
+    for match in _ENCODED_WORD.finditer(text):
+        literal = text[position : match.start()]
+        position = match.end()
+        raw = _word_bytes(match.group(2), match.group(3))
+        if raw is None:
+            defects.append(f"{field}: broken encoded-word kept as is")
+            _flush(pending, out, defects, field)
+            out.append(literal + match.group(0))
+            continue
+        if literal and (literal.strip() or not pending):
+            _flush(pending, out, defects, field)
+            out.append(literal)
+        label = match.group(1).split("*", 1)[0]
+        if pending and pending[-1][0].lower() == label.lower():
+            pending[-1] = (pending[-1][0], pending[-1][1] + raw)
+        else:
+            pending.append((label, raw))
+    _flush(pending, out, defects, field)
+    tail = text[position:]
+    if _BROKEN_WORD.search(tail):
+        defects.append(f"{field}: unterminated encoded-word kept as is")
+    out.append(tail)
+    return "".join(out).translate(_CONTROLS)
+
+
+def _flush(
+    pending: list[tuple[str, bytes]], out: list[str], defects: list[str], field: str
+) -> None:
+    for label, raw in pending:
+        result = charsets.decode(raw, label)
+        if result.defect:
+            defects.append(f"{field}: {result.defect}")
+        out.append(result.text)
+    pending.clear()
+
+
+def _word_bytes(encoding: str, encoded: str) -> bytes | None:
+    """The bytes an encoded-word carries, or None when its encoding is broken."""
+    data = encoded.encode("utf-8", "surrogateescape")
+    if encoding in "Qq":
+        return _QP_ESCAPE.sub(_unescape, data.replace(b"_", b" "))
+    compact = b"".join(data.split()).rstrip(b"=")
+    if len(compact) % 4 == 1 or compact.translate(None, _BASE64_ALPHABET):
+        return None
+    try:
+        return binascii.a2b_base64(compact + b"=" * (-len(compact) % 4))
+    except binascii.Error:
+        return None
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    return bytes.fromhex(match.group(1).decode("ascii"))
+
+
+def _address_list(values: list[str], *, defects: list[str], field: str = "") -> tuple[Address, ...]:
+    """Mailboxes from unfolded address fields whose encoded-words are still encoded."""
+    found: list[Address] = []
+    for value in values:
+        pieces = split_addresses(value)
+        if len(pieces) > MAX_ADDRESSES:
+            defects.append(f"{field}: more than {MAX_ADDRESSES} addresses, rest ignored")
+        for piece in pieces[:MAX_ADDRESSES]:
+            found.extend(_mailboxes(piece, defects=defects, field=field))
+    return tuple(dict.fromkeys(found))
+
+
+def split_addresses(value: str) -> list[str]:
+    """Split an address list on commas outside quotes, angle brackets and comments.
+
+    The stdlib parser recurses once per address; a state machine here keeps a ten-thousand
+    address header from exhausting the stack.
+    """
+    pieces: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    angle = paren = 0
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"' and not paren:
+            quoted = not quoted
+        elif not quoted:
+            if char == "(":
+                paren += 1
+            elif char == ")" and paren:
+                paren -= 1
+            elif char == "<" and not paren:
+                angle += 1
+            elif char == ">" and angle:
+                angle -= 1
+            elif char == "," and not (angle or paren):
+                pieces.append("".join(current))
+                current = []
+                continue
+        current.append(char)
+    pieces.append("".join(current))
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _mailboxes(piece: str, *, defects: list[str], field: str) -> list[Address]:
+    """The mailbox (or, for a group, mailboxes) in one comma-free piece of an address list."""
+    piece = piece.strip()[:MAX_PIECE]
+    angle = _ANGLE_ADDR.match(piece)
+    if angle and "@" in angle.group(2) and '"' not in angle.group(1):
+        pairs = [(angle.group(1), angle.group(2))]
+    else:
+        pairs = [(n, a) for n, a in email.utils.getaddresses([piece]) if "@" in a]
+    if not pairs and "=?" in piece:
+        decoded = decode_words(piece, defects=[], field=field)
+        pairs = [(n, a) for n, a in email.utils.getaddresses([decoded]) if "@" in a]
+    if not pairs and "@" in piece:
+        pairs = [("", a) for a in _BARE_ADDRESS.findall(piece)]
+        if pairs:
+            defects.append(f"{field}: malformed address")
+    found = []
+    for raw_name, raw_address in pairs:
+        name, address = _split_spaced(raw_name, raw_address)
+        clean = address.strip().strip("<>\"' ").lower()
+        display = decode_words(name, defects=defects, field=field).strip().strip("\"' ")
+        display = " ".join(display.split())
+        found.append(Address("" if display.lower() == clean else display, clean))
+    return found
+
+
+def _split_spaced(name: str, address: str) -> tuple[str, str]:
+    """`foo bar@x.com` (no brackets) is the name `foo` and the address `bar@x.com`."""
+    words = address.split()
+    if len(words) < 2:
+        return name, address
+    mailbox = next(word for word in reversed(words) if "@" in word)
+    return name or " ".join(word for word in words if word != mailbox), mailbox
+
+
+def _rfc5322_date(value: str) -> datetime | None:
+    try:
+        return email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _iso_date(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _as_text(raw_value: str, *, hint: str | None) -> str:
+    """A raw header string with undeclared 8-bit bytes (kept as surrogates) decoded."""
+    if raw_value.isascii():
+        return raw_value
+    try:
+        raw_value.encode("utf-8")
+    except UnicodeEncodeError:
+        return charsets.decode_8bit(charsets.surrogates_to_bytes(raw_value), hint=hint).text
+    return raw_value
+
+
+def _first_charset(msg: Message) -> str | None:
+    """The charset of the first part that declares one: the best guess for raw 8-bit headers."""
+    for part in msg.walk():
+        try:
+            charset = part.get_content_charset()
+        except Exception:
+            charset = None
+        if charset:
+            return charset
+    return None

@@ -1,0 +1,61 @@
+"""The HTML to text layer: blocks, lists, links, entities, dropped elements, linear time."""
+
+from __future__ import annotations
+
+import time
+
+from parsers.html_text import Action, html_to_text
+
+
+def test_blocks_become_lines_and_paragraphs() -> None:
+    html = "<div>one</div><div>two<br>three</div><p>para</p>tail"
+    assert html_to_text(html) == "one\ntwo\nthree\n\npara\n\ntail"
+
+
+def test_lists_links_and_entities() -> None:
+    html = (
+        '<ul><li>first</li><li>second</li></ul><a href="https://x.example/a">site</a> '
+        '<a href="https://y.example">https://y.example</a> '
+        '<a href="mailto:a@b.c">a@b.c</a> &amp; &eacute;&nbsp;&#x4e2d;'
+    )
+    assert html_to_text(html) == (
+        "- first\n- second\n\nsite <https://x.example/a> https://y.example a@b.c & é 中"
+    )
+
+
+def test_scripts_styles_and_head_are_dropped() -> None:
+    html = "<html><head><title>T</title><style>p{}</style></head><body><script>x()</script>Hi"
+    assert html_to_text(html) == "Hi"
+
+
+def test_whitespace_is_normalised_but_pre_is_kept() -> None:
+    html = "<p>  a \n  b\t c  </p><pre>x  =  1\n  y</pre>"
+    assert html_to_text(html) == "a b c\n\nx  =  1\n  y"
+
+
+def test_blockquote_lines_are_marked() -> None:
+    assert html_to_text("Reply<blockquote>Quote<br>more</blockquote>") == ("Reply\n> Quote\n> more")
+
+
+def test_prune_hook_drops_and_stops() -> None:
+    def prune(tag: str, attrs: dict[str, str]) -> Action:
+        if attrs.get("class") == "q":
+            return "drop"
+        return "stop" if attrs.get("id") == "end" else "keep"
+
+    html = "<div>keep</div><div class='q'>gone<div>inner</div></div><div>also</div><hr id='end'>x"
+    assert html_to_text(html, prune=prune) == "keep\nalso"
+
+
+def test_unclosed_and_stray_tags() -> None:
+    assert html_to_text("<div><p>open</span></div>after<b>bold") == "open\n\nafter bold" or (
+        html_to_text("<div><p>open</span></div>after<b>bold") == "open\n\nafterbold"
+    )
+
+
+def test_large_input_is_linear() -> None:
+    html = "<div>" + "word " * 400_000 + "</div>" + "<span>x</span>" * 50_000
+    started = time.perf_counter()
+    text = html_to_text(html)
+    assert time.perf_counter() - started < 5.0
+    assert text.startswith("word word")
