@@ -182,10 +182,10 @@ def _parse(args: argparse.Namespace) -> int:
 def _quarantine(args: argparse.Namespace) -> int:
     db = Database(_settings(args).database.url)
     if args.action == "list":
-        for item in quarantine.held(db):
+        for held in quarantine.held(db):
             print(
-                f"{item.id:>6}  {item.received_at:%Y-%m-%d %H:%M}  {item.source:<12} "
-                f"{item.size:>8} B  {item.summary}"
+                f"{held.id:>6}  {held.received_at:%Y-%m-%d %H:%M}  {held.source:<12} "
+                f"{held.size:>8} B  {held.summary}"
             )
         return 0
     if args.action == "show":
