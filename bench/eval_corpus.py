@@ -59,7 +59,8 @@ How each source's `expected` maps onto `ParsedMessage` (see `bench/corpus_checks
   `Received-SPF_values_include` (that library's API).
 - zbateson-mail-mime-parser (BSD-2): From/To name and address, Subject, Message-ID, attachment
   count, text/html body against the file in `emails/files` (whitespace-collapsed, HTML tags
-  removed and entities decoded, as that test does). Not mapped: `parts` (MIME tree; not in our contract), `Date` string format, `signed`.
+  removed and entities decoded, as that test does). Not mapped: `parts` (MIME tree; not in
+  our contract), `Date` string format, `signed`.
 - jstedfast-MimeKit (MIT): `text_body`/`html_body`, `report_type` feedback-report -> kind bounce,
   flowed text. Where MimeKit's `TextBody` is null (no text/plain body) our `full_text` is, by
   design, the HTML rendered as text, so the check is that it comes from the HTML alone. Not
