@@ -172,8 +172,11 @@ def _ingest(args: argparse.Namespace) -> int:
 def _parse(args: argparse.Namespace) -> int:
     prefix = args.tag_prefix
     if prefix is None:
-        path = config.locate(args.config)
-        prefix = config.load(path, required=False).desk.tag_prefix
+        try:
+            prefix = config.load(config.locate(args.config), required=False).desk.tag_prefix
+        except ConfigError as exc:
+            print(f"replydesk parse: config ignored ({exc.problems[0]})", file=sys.stderr)
+            prefix = ""
     return parse_command.run(
         args.files, tag_prefix=prefix, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr
     )

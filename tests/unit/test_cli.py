@@ -131,3 +131,20 @@ def test_demo_runs_and_says_what_happened(
     assert "pass 1: new mail" in out and "quarantined" in out
     assert "attach -> ticket #1" in out
     assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) == 4
+
+
+def test_parse_needs_no_config_and_takes_the_prefix_from_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REPLYDESK_CONFIG", raising=False)
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(a_mail("Re: [ACME #77] printer"))
+    assert main(["parse", str(mail)]) == 0
+    assert '"ticket_ref": null' in capsys.readouterr().out
+    (tmp_path / "replydesk.toml").write_text('[desk]\ntag_prefix = "ACME"\n')
+    assert main(["parse", str(mail)]) == 0
+    assert '"ticket_ref": 77' in capsys.readouterr().out
+    (tmp_path / "replydesk.toml").write_text("[desk\n")
+    assert main(["parse", str(mail)]) == 0
+    assert "config ignored" in capsys.readouterr().err
