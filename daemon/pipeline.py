@@ -131,9 +131,9 @@ class Pipeline:
             inbound.state = InboundState.IGNORED
             inbound.error = "; ".join(decision.reasons)
             return None
-        assert message.from_ is not None or decision.action == "attach"
-        sender = message.from_.address if message.from_ else "unknown@invalid"
-        contact = _contact(session, sender, message.from_.name if message.from_ else "", now)
+        if message.from_ is None:
+            raise ValueError(f"routing chose {decision.action} for a mail without a sender")
+        contact = _contact(session, message.from_.address, message.from_.name, now)
         actor = f"contact:{contact.address}"
         if decision.action == "new_ticket":
             ticket = Ticket(

@@ -64,6 +64,8 @@ def route(facts: IntakeFacts) -> Route:
         return _ignore(f"sent from our own address {sender}")
     if message.auto.kind == "bounce":
         return _ignore("delivery report: " + "; ".join(message.auto.reasons))
+    if not sender:
+        return _ignore("no sender address: nobody to answer or file it under")
     thread, why = _thread(facts)
     if thread is not None and thread.status != "closed":
         return _attach(facts, thread, why)
@@ -118,8 +120,6 @@ def _attach(facts: IntakeFacts, ticket: TicketFacts, why: str) -> Route:
 def _acknowledge(facts: IntakeFacts, sender: str) -> tuple[bool, list[str]]:
     """RFC 3834 manners: never answer machines, ourselves, lists, or past the rate limit."""
     auto = facts.message.auto
-    if not sender:
-        return False, ["no acknowledgement: no sender address"]
     if auto.kind is not None:
         return False, [f"no acknowledgement: {auto.kind} ({'; '.join(auto.reasons)})"]
     if facts.acks_last_hour >= facts.max_acks_per_hour:

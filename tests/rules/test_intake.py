@@ -95,3 +95,9 @@ def test_is_ours_knows_plus_addresses() -> None:
     assert is_ours("Support@Desk.test", OURS)
     assert is_ours("support+t1.x@desk.test", OURS)
     assert not is_ours("support@desk.test.evil", OURS)
+
+
+def test_a_mail_without_sender_is_set_aside_with_the_reason() -> None:
+    raw = b"To: support@desk.test\r\nSubject: who am I\r\nMessage-ID: <n@x>\r\n\r\nhello\r\n"
+    decision = route(facts(raw))
+    assert decision.action == "ignore" and "no sender" in decision.reasons[0]
