@@ -35,9 +35,9 @@ How each source's `expected` maps onto `ParsedMessage` (see `bench/corpus_checks
   Not mapped: `detector` (which of its detector classes fired).
 - zammad (AGPL, read only): `from_email`, `from_display_name` (skipped when Zammad's value is
   itself an address mangled from a broken header), `to`/`cc` (address lists), `subject`
-  (whitespace-collapsed: Zammad strips and folds), attachments by filename, or for a part that
-  has no name by size within 2 bytes (Zammad invents names such as `file` or the
-  Content-Description, and drops a final newline of text parts); Zammad's own
+  (whitespace-collapsed: Zammad strips and folds), attachments as mapped by
+  `corpus_checks._zammad_attachments` (Zammad sizes base64 parts re-encoded, invents names for
+  nameless parts and numbers repeated names; its docstring has the rules); Zammad's own
   `message.html` copies of HTML bodies, marked `content-alternative`/`original-format`, are left
   out: they are Zammad's storage choice); `spec.is_bounce`, `spec.references_original_message_id`,
   `spec.bounce_type` (delayed or not), `spec.is_auto_response`; `send_auto_response` false ->

@@ -61,18 +61,33 @@ def param_text(
     value = field.param(name)
     if value is None:
         return None
+    return header_text(value, hint=hint, defects=defects, field=f"{name} parameter")
+
+
+def header_text(value: str, *, hint: str | None, defects: list[str], field: str) -> str:
+    """Raw header text decoded: undeclared 8-bit bytes by the hint (or detection), then RFC 2047.
+
+    The hint is the charset the part or its enclosing parts declare: a mailer that writes raw
+    GB2312 names in a `charset=GB2312` multipart meant that charset, not a detector's guess.
+    """
     if not value.isascii():
         value = charsets.decode_8bit(charsets.surrogates_to_bytes(value), hint=hint).text
-    return decode_words(value, defects=defects, field=f"{name} parameter")
+    return decode_words(value, defects=defects, field=field)
 
 
 def safe_filename(name: str | None) -> str | None:
-    """The last path component without control characters, or None when nothing is left."""
+    """The last path component without control characters or lone surrogates, or None if empty."""
     if name is None:
         return None
+    if _has_surrogates(name):
+        name = charsets.decode_8bit(charsets.surrogates_to_bytes(name)).text
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = base.translate(_UNSAFE).strip()
     return base if base not in ("", ".", "..") else None
+
+
+def _has_surrogates(text: str) -> bool:
+    return not text.isascii() and any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def _rfc2231(field: Field, name: str, *, hint: str | None) -> str | None:

@@ -5,8 +5,12 @@ is not already the address), blockquotes `> ` lines; scripts, styles and the hea
 entities decoded and whitespace normalised. The quotes layer reuses the same walk with a `prune`
 hook that drops quoted elements or stops the output at the start of the quoted history.
 
-The walk is one pass of the standard library's `HTMLParser` (linear in the input), with a stack
-that is closed leniently: real mail HTML is rarely well formed.
+The walk is one pass of the standard library's `HTMLParser`, with a stack that is closed leniently:
+real mail HTML is rarely well formed. `HTMLParser` rescans to the end of the input for every
+construct that never closes (`<div ` with no `>` after it, `<!--` with no `-->`), which is quadratic
+on hostile mail; `make_safe` first turns exactly those openings into text (`&lt;`), in one linear
+pass, so the parser only ever meets constructs it can finish. Text the parser would have shown is
+shown the same.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Literal
+
+import lxml.etree
+import lxml.html
 
 Action = Literal["keep", "drop", "stop"]
 """What a prune hook says of an element: render it, skip it and its content, or end the text."""
@@ -28,13 +35,41 @@ _VOID = frozenset(
 _PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "dl", "pre"})
 _BLOCK = frozenset(
     {
-        "div", "tr", "li", "dt", "dd", "blockquote", "section", "article", "header", "footer",
-        "address", "center", "form", "fieldset", "figure", "nav", "aside", "main", "caption",
-        "tbody", "thead", "tfoot", "body", "html",
+        "div",
+        "tr",
+        "li",
+        "dt",
+        "dd",
+        "blockquote",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "address",
+        "center",
+        "form",
+        "fieldset",
+        "figure",
+        "nav",
+        "aside",
+        "main",
+        "caption",
+        "tbody",
+        "thead",
+        "tfoot",
+        "body",
+        "html",
     }
 )
 _CELL = frozenset({"td", "th"})
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_COMMENT_CLOSE = re.compile(r"--\s*>")
+_SECTION_OPEN = re.compile(r"<!\[(?:([a-zA-Z][-_.a-zA-Z0-9]{0,40})\s*)?")
+_SECTION_CLOSE = {
+    **dict.fromkeys(("temp", "cdata", "ignore", "include", "rcdata"), re.compile(r"]\s*]\s*>")),
+    **dict.fromkeys(("if", "else", "endif"), re.compile(r"]\s*>")),
+}
+_MAX_QUOTE_MARKS = 100
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u034f"), None)
 
 
@@ -42,11 +77,83 @@ def html_to_text(html: str, *, prune: Prune | None = None) -> str:
     """Readable text of an HTML body; `prune` may drop elements or stop the text early."""
     renderer = _Renderer(prune)
     try:
-        renderer.feed(html)
+        renderer.feed(make_safe(normalise(html) if len(html) > _NORMALISE_ABOVE else html))
         renderer.close()
     except _StopError:
         pass
     return renderer.text()
+
+
+_NORMALISE_ABOVE = 8192
+
+
+def normalise(html: str) -> str:
+    """`html` re-serialised by libxml2, which parses any input in linear time.
+
+    `html.parser` rescans an unclosed tag or quoted attribute to the end of its input, which is
+    quadratic on hostile mail (`make_safe` removes most such openings, not every quoting trick);
+    after libxml2 every tag and quote is closed. Bodies up to `_NORMALISE_ABOVE` characters skip
+    this (their worst case is about 0.2 s) and keep `html.parser`'s view of broken markup, such
+    as an unclosed tag shown as text. Input libxml2 refuses is returned as it is.
+    """
+    if not html.strip():
+        return html
+    try:
+        document = lxml.html.document_fromstring(html)
+        return lxml.etree.tostring(document, encoding="unicode", method="html")
+    except (lxml.etree.ParserError, ValueError):
+        return html
+
+
+def make_safe(html: str) -> str:
+    """`html` with every opening `HTMLParser` could never close turned into text, in linear time.
+
+    After the last `>` nothing can close, so every `<` there becomes `&lt;` (the parser would have
+    shown it as text anyway). Before it, only comments and marked sections need more than a `>`:
+    one with no closer after it is escaped too, and so is a marked section of a kind the parser
+    rejects with an exception (`<![foo[`).
+    """
+    last_gt = html.rfind(">")
+    head, tail = html[: last_gt + 1], html[last_gt + 1 :]
+    tail = tail.replace("<", "&lt;")
+    if "<!" not in head:
+        return head + tail
+    return _escape_unclosed_sections(_escape_unclosed_comments(head)) + tail
+
+
+def _last_start(pattern: re.Pattern[str], text: str) -> int:
+    """Start of the last match of `pattern` in `text`, or -1; one linear pass."""
+    last = -1
+    for match in pattern.finditer(text):
+        last = match.start()
+    return last
+
+
+def _escape_unclosed_comments(html: str) -> str:
+    """Escape each `<!--` that no `-->` follows (only those after the last closer)."""
+    cut = _last_start(_COMMENT_CLOSE, html) - 3
+    if html.find("<!--", max(cut, 0)) < 0:
+        return html
+    cut = max(cut, 0)
+    return html[:cut] + html[cut:].replace("<!--", "&lt;!--")
+
+
+def _escape_unclosed_sections(html: str) -> str:
+    """Escape each `<![` that the parser would reject or that no closer of its kind follows."""
+    if "<![" not in html:
+        return html
+    last = {pattern: _last_start(pattern, html) for pattern in set(_SECTION_CLOSE.values())}
+    parts: list[str] = []
+    done = 0
+    for match in _SECTION_OPEN.finditer(html):
+        name = (match.group(1) or "").lower()
+        close = _SECTION_CLOSE.get(name)
+        if close is None or last[close] < match.start() + 3 or match.end() == len(html):
+            parts.append(html[done : match.start()])
+            parts.append("&lt;")
+            done = match.start() + 1
+    parts.append(html[done:])
+    return "".join(parts)
 
 
 class _StopError(Exception):
@@ -172,13 +279,13 @@ class _Renderer(HTMLParser):
         self._line = []
         if not force and not text.strip():
             return
-        prefix = "> " * self._quote
+        prefix = "> " * min(self._quote, _MAX_QUOTE_MARKS)
         self._lines.append((prefix + text.strip(" ")).rstrip() if not self._pre else prefix + text)
 
     def _blank(self) -> None:
         self._break()
         if self._lines and self._lines[-1].strip("> "):
-            self._lines.append("> " * self._quote if self._quote else "")
+            self._lines.append("> " * min(self._quote, _MAX_QUOTE_MARKS))
 
     def text(self) -> str:
         self._break()

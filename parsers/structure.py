@@ -4,6 +4,8 @@ The text is the first `text/plain` of the main body (later inline plain parts of
 `multipart/mixed`, as Apple Mail writes around pictures, are appended); inside a
 `multipart/alternative` only one branch counts. Without plain text, the HTML is converted. Attached
 messages (`message/rfc822`) are attachments, never body; TNEF `winmail.dat` stays one attachment.
+Files uuencoded in a plain body are taken out of the text and listed as attachments; the detached
+signature of a `multipart/signed` mail is not listed.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from email.message import Message
 from email.policy import Compat32
 from io import BytesIO
 
-from parsers import charsets, filenames
+from parsers import charsets, filenames, uuencode
 from parsers.filenames import Field
-from parsers.headers import decode_words, unfold
+from parsers.headers import unfold
 from parsers.html_text import html_to_text
 from parsers.message import Attachment
 
@@ -29,6 +31,14 @@ MAX_DEPTH = 60
 _BOUNDARY_LINE = re.compile(r"^--([^\s]{1,200})[ \t]{0,20}\r?$", re.MULTILINE)
 _BODY_TYPES = ("text/plain", "text/html")
 _MESSAGE_TYPES = ("message/rfc822", "message/global", "message/news")
+_SIGNATURE_TYPES = (
+    "application/pgp-signature",
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+)
+
+_Entry = tuple[Message, int, tuple[int, int] | None, str | None]
+"""A part to visit: the part, its depth, its alternative branch, the charset declared above it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +56,6 @@ class Body:
 class _Walk:
     """What one pass over the tree collects. `chosen` maps an alternative to its used branches."""
 
-    hint: str | None
     linesep: str
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
@@ -61,16 +70,17 @@ def read_body(msg: Message, *, charset_hint: str | None = None, linesep: str = "
 
     `linesep` is the raw mail's line ending, so an attached message is sized as it came in.
     """
-    walk = _Walk(hint=charset_hint, linesep=linesep)
-    stack: list[tuple[Message, int, tuple[int, int] | None]] = [(msg, 0, None)]
+    walk = _Walk(linesep=linesep)
+    stack: list[_Entry] = [(msg, 0, None, charset_hint)]
     visited: list[Message] = []
     while stack:
-        part, depth, branch = stack.pop()
+        part, depth, branch, hint = stack.pop()
         visited.append(part)
         type_field = filenames.parse_field(_raw(part, "content-type"))
+        hint = (type_field.param("charset") if type_field else None) or hint
         ctype = _content_type(part, type_field)
         if ctype in _MESSAGE_TYPES or (ctype.startswith("message/") and part.is_multipart()):
-            walk.attachments.append(_attached_message(part, type_field, ctype, walk))
+            walk.attachments.append(_attached_message(part, type_field, ctype, walk, hint))
             continue
         if ctype.startswith("multipart/") and not part.is_multipart():
             recovered = _recover_multipart(part, ctype)
@@ -81,12 +91,12 @@ def read_body(msg: Message, *, charset_hint: str | None = None, linesep: str = "
             if depth >= MAX_DEPTH:
                 walk.defects.append("MIME nesting too deep: inner parts ignored")
                 continue
-            children = [c for c in part.get_payload() if isinstance(c, Message)]
+            children = _children(part, ctype)
             for index in range(len(children) - 1, -1, -1):
                 inner = (id(part), index) if ctype == "multipart/alternative" else branch
-                stack.append((children[index], depth + 1, inner))
+                stack.append((children[index], depth + 1, inner, hint))
             continue
-        _leaf(part, type_field, ctype, branch, walk)
+        _leaf(part, type_field, ctype, branch, walk, hint=hint)
     for part in visited:
         walk.defects.extend(type(defect).__name__ for defect in part.defects)
     html = "\n".join(walk.html) if walk.html else None
@@ -100,16 +110,30 @@ def read_body(msg: Message, *, charset_hint: str | None = None, linesep: str = "
     )
 
 
+def _children(part: Message, ctype: str) -> list[Message]:
+    """A multipart's parts; a signed mail's detached signature is not content, so it is left out.
+
+    A help desk shows what the sender wrote: `signature.asc` or `smime.p7s` listed beside the
+    real attachments is noise (and mail parsers such as zbateson's do not count it either).
+    """
+    children = [c for c in part.get_payload() if isinstance(c, Message)]
+    if ctype != "multipart/signed" or len(children) < 2:
+        return children
+    return children[:1] + [c for c in children[1:] if c.get_content_type() not in _SIGNATURE_TYPES]
+
+
 def _leaf(
     part: Message,
     type_field: Field | None,
     ctype: str,
     branch: tuple[int, int] | None,
     walk: _Walk,
+    *,
+    hint: str | None,
 ) -> None:
     """Use a leaf as body text, drop it as an unused alternative, or list it as an attachment."""
     disposition = filenames.parse_field(_raw(part, "content-disposition"))
-    name = _filename(disposition, type_field, walk)
+    name = _filename(disposition, type_field, hint or walk.charset, walk.defects)
     is_attachment = disposition is not None and disposition.value == "attachment"
     if _is_body(ctype, branch, walk) and name is None and not is_attachment:
         kind = ctype[5:]
@@ -118,7 +142,12 @@ def _leaf(
             if walk.chosen.setdefault(key, branch[1]) != branch[1]:
                 return
         text = _decode_text(part, type_field, html=kind == "html", walk=walk)
-        (walk.plain if kind == "plain" else walk.html).append(text)
+        if kind == "html":
+            walk.html.append(text)
+            return
+        text, files = uuencode.extract(text)
+        walk.plain.append(text)
+        walk.attachments.extend(files)
         return
     payload = _payload(part)
     if ctype.startswith("multipart/") and not payload.strip():
@@ -179,18 +208,19 @@ def unflow(text: str, *, delsp: bool) -> str:
 
 
 def _attached_message(
-    part: Message, type_field: Field | None, ctype: str, walk: _Walk
+    part: Message, type_field: Field | None, ctype: str, walk: _Walk, hint: str | None
 ) -> Attachment:
     """An attached message: named by its file name, else by its subject, sized as raw bytes."""
     disposition = filenames.parse_field(_raw(part, "content-disposition"))
-    name = _filename(disposition, type_field, walk)
+    name = _filename(disposition, type_field, hint or walk.charset, walk.defects)
     inner = [m for m in part.get_payload() if isinstance(m, Message)] if part.is_multipart() else []
     data = b"".join(_serialise(m, walk.linesep) for m in inner) if inner else _payload(part)
     for message in inner:
         walk.defects.extend(_nested_defects(message))
     if name is None and inner and ctype in _MESSAGE_TYPES:
-        subject = _raw(inner[0], "subject")
-        title = decode_words(unfold(subject or ""), defects=walk.defects, field="Subject")
+        subject = unfold(_raw(inner[0], "subject") or "")
+        own = _first_charset(inner[0]) or hint or walk.charset
+        title = filenames.header_text(subject, hint=own, defects=walk.defects, field="Subject")
         name = filenames.safe_filename(f"{title}.eml" if title.strip() else "message.eml")
     return Attachment(
         filename=name,
@@ -234,10 +264,33 @@ def _nested_defects(msg: Message) -> list[str]:
     return found
 
 
-def _filename(disposition: Field | None, type_field: Field | None, walk: _Walk) -> str | None:
-    """Content-Disposition `filename`, else Content-Type `name`; decoded and made safe."""
+def _first_charset(msg: Message) -> str | None:
+    """The first charset an attached message declares in its first few parts: its raw 8-bit
+    Subject was most likely written in it."""
+    stack = [msg]
+    seen = 0
+    while stack and seen < 20:
+        part = stack.pop()
+        seen += 1
+        field = filenames.parse_field(_raw(part, "content-type"))
+        label = field.param("charset") if field else None
+        if label:
+            return label
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(c for c in reversed(payload) if isinstance(c, Message))
+    return None
+
+
+def _filename(
+    disposition: Field | None, type_field: Field | None, hint: str | None, defects: list[str]
+) -> str | None:
+    """Content-Disposition `filename`, else Content-Type `name`; decoded and made safe.
+
+    `hint` is the charset declared by the part or the nearest enclosing part, for raw 8-bit names.
+    """
     for source, key in ((disposition, "filename"), (type_field, "name")):
-        value = filenames.param_text(source, key, hint=walk.hint, defects=walk.defects)
+        value = filenames.param_text(source, key, hint=hint, defects=defects)
         safe = filenames.safe_filename(value)
         if safe is not None:
             return safe

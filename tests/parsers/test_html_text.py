@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from parsers.html_text import Action, html_to_text
 
 
@@ -59,3 +61,51 @@ def test_large_input_is_linear() -> None:
     text = html_to_text(html)
     assert time.perf_counter() - started < 5.0
     assert text.startswith("word word")
+
+
+_HOSTILE = {
+    "unclosed start tags": "<div ",
+    "unclosed quoted attribute": '<p title="x ',
+    "unclosed end tags": "</a ",
+    "unclosed comments": "<!--",
+    "unclosed comments with >": "<!-- >",
+    "unclosed CDATA": "<![CDATA[",
+    "processing instructions": "<?x ",
+    "bogus declarations": "<!x ",
+    "ampersands": "&amp",
+    "deep nesting": "<div>",
+    "deep quotes": "<blockquote>x",
+    "quoted attribute chains": "<a x='>'",
+}
+
+
+def _best_of_three(html: str) -> float:
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        html_to_text(html)
+        times.append(time.perf_counter() - started)
+    return max(min(times), 1e-3)
+
+
+@pytest.mark.parametrize("unit", sorted(_HOSTILE.values()))
+def test_hostile_shapes_grow_linearly(unit: str) -> None:
+    """8x the input may take well under 64x the time (quadratic); 30 leaves room for noise."""
+    small = unit * (8_192 // len(unit)) + unit[:6]
+    ratio = _best_of_three(small * 8) / _best_of_three(small)
+    assert ratio < 30, f"{unit!r}: 8x input took {ratio:.1f}x the time"
+
+
+def test_unclosed_constructs_keep_their_text() -> None:
+    assert html_to_text("<p>Hi</p><div class=x oops") == "Hi\n\n<div class=x oops"
+    assert html_to_text("a <!-- not closed <b>bold</b> c") == "a <!-- not closed bold c"
+    assert html_to_text("x > y <q z") == "x > y <q z"
+
+
+def test_closed_constructs_are_untouched() -> None:
+    html = "<!-- c --><p title='a<b'>t</p><![CDATA[d]]><script>if (a<b) {}</script>e"
+    assert html_to_text(html) == "t\n\ne"
+
+
+def test_rejected_marked_section_does_not_raise() -> None:
+    assert html_to_text("a<![foo[ b>c") == "a<![foo[ b>c"

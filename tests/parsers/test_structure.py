@@ -240,3 +240,92 @@ def test_parse_assembles_everything() -> None:
 def test_parse_reports_skipped_junk_lines() -> None:
     raw = b"---- Original email message ----\nFrom: a@b.c\nSubject: x\n\nbody\n"
     assert "junk lines before the headers skipped" in parse(raw).defects
+
+
+# --- regressions from the whole-corpus evaluation (hand-written minimal mails) ---------------
+
+GB_NAME = "绩效管理.xls"
+
+
+def test_raw_8bit_filename_uses_the_enclosing_multipart_charset() -> None:
+    part = (
+        b"Content-Type: application/octet-stream;\n name=\"" + GB_NAME.encode("gb2312") + b"\"\n"
+        b"Content-Disposition: attachment\n\nxx\n"
+    )
+    raw = HEAD + _multipart("mixed", PLAIN, part).replace(
+        b'boundary="XX"', b'boundary="XX"; charset="GB2312"', 1
+    )
+    (attachment,) = _body(raw).attachments
+    assert attachment.filename == GB_NAME
+
+
+def test_attached_message_named_by_raw_8bit_subject_in_its_own_charset() -> None:
+    inner = (
+        b"From: c@example.com\nSubject: " + "转发：服务".encode("gb2312") + b"\n"
+        b"Content-Type: text/plain; charset=gb2312\n\nhi\n"
+    )
+    part = b"Content-Type: message/rfc822\nContent-Disposition: attachment\n\n" + inner
+    (attachment,) = _body(HEAD + _multipart("mixed", PLAIN, part)).attachments
+    assert attachment.filename == "转发：服务.eml"
+
+
+def test_filename_never_holds_lone_surrogates() -> None:
+    part = (
+        b"Content-Type: application/octet-stream\n"
+        b"Content-Disposition: attachment; filename=\"\xff\xfe\xfd.bin\"\n\nxx\n"
+    )
+    (attachment,) = _body(HEAD + _multipart("mixed", PLAIN, part)).attachments
+    assert attachment.filename is not None
+    assert attachment.filename.endswith(".bin")
+    assert not any("\ud800" <= char <= "\udfff" for char in attachment.filename)
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        b"application/pgp-signature",
+        b"application/pkcs7-signature",
+        b"application/x-pkcs7-signature",
+    ],
+)
+def test_detached_signature_of_signed_mail_is_not_an_attachment(signature: bytes) -> None:
+    sig = b"Content-Type: " + signature + b"; name=signature.asc\n\nSIGNATURE\n"
+    doc = b"Content-Type: application/pdf; name=a.pdf\nContent-Disposition: attachment\n\n%PDF\n"
+    signed = _multipart("mixed", PLAIN, doc, boundary=b"YY")
+    raw = HEAD + _multipart("signed", signed, sig).replace(
+        b"multipart/signed;", b'multipart/signed; protocol="x";', 1
+    )
+    body = _body(raw)
+    assert [a.filename for a in body.attachments] == ["a.pdf"]
+    assert body.text.startswith("plain body")
+
+
+def test_signature_outside_multipart_signed_is_still_listed() -> None:
+    sig = b"Content-Type: application/pgp-signature; name=old.asc\n\nSIGNATURE\n"
+    body = _body(HEAD + _multipart("mixed", PLAIN, sig))
+    assert [a.filename for a in body.attachments] == ["old.asc"]
+
+
+UU_BLOCK = "begin 644 tiny.bin\n#86)C\n`\nend\n"
+
+
+def test_uuencoded_file_in_plain_body_becomes_an_attachment() -> None:
+    raw = HEAD + b"Content-Type: text/plain\n\nSee the file.\n\n" + UU_BLOCK.encode() + b"Bye\n"
+    body = _body(raw)
+    assert body.text == "See the file.\n\nBye\n"
+    (attachment,) = body.attachments
+    assert (attachment.filename, attachment.size) == ("tiny.bin", 3)
+
+
+def test_broken_uuencode_block_is_left_as_text() -> None:
+    text = "begin 644 x.bin\nnot uuencoded at all \u00e9\nend\n"
+    body = _body(HEAD + b"Content-Type: text/plain; charset=utf-8\n\n" + text.encode())
+    assert body.attachments == ()
+    assert body.text == text
+
+
+def test_begin_without_end_is_left_as_text() -> None:
+    text = "begin 644 tiny.bin\n#86)C\n"
+    body = _body(HEAD + b"Content-Type: text/plain\n\n" + text.encode())
+    assert body.attachments == ()
+    assert body.text == text
