@@ -511,3 +511,39 @@ CHECKERS: dict[str, Checker] = {
     "discourse-spec-fixtures": discourse,
     "helper-synthetic-cjk": synthetic_cjk,
 }
+
+# Header-layer expectations that are the other library's own reading, not ours to copy.
+EXCLUDED.update(
+    {
+        (_Z + "mail018.box", "subject"): (
+            "Zammad keeps the UTF-7 run `+ANw-` undecoded; we decode it to `Ü`"
+        ),
+        (_Z + "mail035.box", "from address"): (
+            "Zammad keeps the quotes wrapped around the whole address; the address is the same"
+        ),
+        (_Z + "mail046.box", "from name"): (
+            "Zammad's `ÎäŔźłÉ` is GB2312 read as a Latin charset; ours is `武兰成`"
+        ),
+        (_Z + "mail076.box", "from address"): (
+            "Zammad keeps a stray trailing `>`; ours is the valid quoted-local-part address"
+        ),
+        (_Z + "mail087.box", "from address"): (
+            "`Test test@example.com` without brackets is name `Test`, address `test@example.com`;"
+            " Zammad takes the whole string as the address"
+        ),
+        (_Z + "mail006.box", "to"): (
+            "`Namedyński (hans@example.com)` carries its address in a comment; Zammad gives no"
+            " recipient, we give `hans@example.com`"
+        ),
+        (_Z + "mail075.box", "to"): (
+            "the same address-in-a-comment form as mail006; Zammad gives no recipient"
+        ),
+        ("bestpractical-rt/emails/very-long-subject", "subject"): (
+            "RT cuts subjects at its 200-character database column; we keep the whole subject"
+        ),
+        ("zbateson-mail-mime-parser/emails/m1011.txt", "text"): (
+            "the body's UTF-7 is itself broken (Netscape 4.7 dropped bits, e.g. `+XKM-` holds 18"
+            " bits for `ösc`): the expected text cannot be recovered from the bytes"
+        ),
+    }
+)

@@ -65,6 +65,10 @@ _LABEL_FIXES = {
 _NOT_MAIL_CODECS = frozenset(
     {"undefined", "idna", "punycode", "unicode_escape", "raw_unicode_escape", "mbcs", "oem"}
 )
+_WESTERN = frozenset({"cp1252", "iso8859_1", "iso8859_15", "mac_roman"})
+"""Single-byte codecs that read any bytes, labelled by mailers by default rather than by choice."""
+_YO = frozenset({0xA3, 0xB3, 0xA8, 0xB8})
+"""Ё and ё in KOI8-R and windows-1251: the only Cyrillic letters below 0xC0 in either table."""
 _SINGLE_BYTE_GUESSES = frozenset({"cp1250", "cp1252", "iso8859_1", "mac_roman", "cp1254"})
 _DETECTABLE = (
     "cp125", "iso8859", "koi8", "mac_", "gb", "big5", "cp950", "cp932", "shift_jis", "euc_",
@@ -128,20 +132,87 @@ def decode(data: bytes, label: str | None, *, html: bool = False) -> Decoded:
     return _guess(data, why=f"bytes are not {label}", fallback=fallback)
 
 
-def decode_8bit(data: bytes, *, hint: str | None = None) -> Decoded:
-    """Decode undeclared 8-bit bytes (raw header text): UTF-8, the hint, detection, cp1252."""
+def decode_8bit(data: bytes, *, hint: str | None = None, hints: tuple[str, ...] = ()) -> Decoded:
+    """Decode undeclared 8-bit bytes (raw header text): UTF-8, the hints, detection, cp1252.
+
+    `hints` are the charsets the mail declares elsewhere, best first (`hint` goes before
+    them). A Western single-byte hint always "decodes", so it yields to a later multi-byte
+    hint when its reading has runs of accented characters no Western language writes.
+    Bytes with no usable hint that look like Cyrillic letters are read as KOI8-R or
+    windows-1252's Cyrillic sibling before detection, which guesses CJK on short text.
+    """
     if data.isascii():
         return Decoded(data.decode("ascii"), "ascii")
     utf8 = _strict(data, "utf_8")
     if utf8 is not None:
         return Decoded(utf8, "utf_8")
-    codec = codec_for(hint)
-    if codec is not None and codec not in ("utf_8", "ascii"):
-        for candidate in _SUPERSETS.get(codec, (codec,)):
-            text = _strict(data, candidate)
-            if text is not None:
-                return Decoded(text, candidate)
-    return _guess(data, why=None)
+    deferred: Decoded | None = None
+    for label in (hint, *hints) if hint else hints:
+        found = _decode_hinted(data, codec_for(label))
+        if found is None:
+            continue
+        if found.charset in _WESTERN and _has_long_accent_run(found.text):
+            deferred = deferred or found
+            continue
+        return found
+    cyrillic = _cyrillic(data)
+    if cyrillic is not None:
+        return cyrillic
+    return deferred or _guess(data, why=None)
+
+
+def _decode_hinted(data: bytes, codec: str | None) -> Decoded | None:
+    """The bytes read strictly under a hinted codec (or its superset), or None."""
+    if codec is None or codec in ("utf_8", "ascii", "utf_7"):
+        return None
+    for candidate in _SUPERSETS.get(codec, (codec,)):
+        text = _strict(data, candidate)
+        if text is not None:
+            return Decoded(text, candidate)
+    return None
+
+
+def _in_long_runs(data: bytes) -> int:
+    """How many 8-bit bytes stand in runs of three or more 8-bit bytes."""
+    total = run = 0
+    for byte in data:
+        if byte > 0x7F:
+            run += 1
+            continue
+        total += run if run >= 3 else 0
+        run = 0
+    return total + (run if run >= 3 else 0)
+
+
+def _has_long_accent_run(text: str) -> bool:
+    """True when four non-ASCII characters stand in a row: CJK bytes read as Latin-1."""
+    run = 0
+    for char in text:
+        run = run + 1 if char > "\x7f" else 0
+        if run >= 4:
+            return True
+    return False
+
+
+def _cyrillic(data: bytes) -> Decoded | None:
+    """KOI8-R or windows-1251, when every 8-bit byte is a letter in both (0xC0-0xFF, Ё, ё).
+
+    Real GB2312/Big5/Shift_JIS text has many bytes below 0xC0, so this rarely takes CJK; and
+    Western accents (also 0xC0-0xFF in Latin-1) stand alone between ASCII letters, where
+    Cyrillic letters make whole words, so most 8-bit bytes must stand in runs of three. The
+    two Cyrillic tables swap upper and lower case, and text is mostly lower case: the reading
+    with more lower-case letters wins.
+    """
+    high = [byte for byte in data if byte > 0x7F]
+    if len(high) < 4 or any(byte < 0xC0 and byte not in _YO for byte in high):
+        return None
+    if _in_long_runs(data) * 10 < len(high) * 7:
+        return None
+    koi8 = data.decode("koi8_r")
+    cp1251 = data.decode("cp1251")
+    if sum(map(str.islower, koi8)) > sum(map(str.islower, cp1251)):
+        return Decoded(koi8, "koi8_r")
+    return Decoded(cp1251, "cp1251")
 
 
 def meta_charset(data: bytes) -> str | None:
@@ -163,10 +234,14 @@ def surrogates_to_bytes(value: str) -> bytes:
 
 
 def _guess(data: bytes, *, why: str | None, fallback: str | None = None) -> Decoded:
-    """UTF-8, then detection on a capped sample, then windows-1252 (or the label, replacing)."""
+    """UTF-8, Cyrillic letters, detection on a capped sample, then windows-1252 (or the label)."""
     utf8 = _strict(data, "utf_8")
     if utf8 is not None:
         return Decoded(_strip_bom(utf8), "utf_8", f"{why}: read as UTF-8" if why else None)
+    cyrillic = _cyrillic(data)
+    if cyrillic is not None:
+        why = f"{why}: read as {cyrillic.charset}" if why else None
+        return Decoded(cyrillic.text, cyrillic.charset, why)
     detected = _detect(data)
     if detected is not None:
         text = _strict(data, detected)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 
-from parsers import charsets
+from parsers import address_parts, charsets
 from parsers.message import Address
 
 _MSGID = re.compile(r"<[^<>\s]{1,998}>")
@@ -26,12 +26,13 @@ _QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _FOLD = re.compile(r"[ \t]{0,200}\r?\n[ \t]{1,200}")
 _BARE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']{1,64}@[^\s<>()\[\],;:\"']{1,255}")
 _ANGLE_ADDR = re.compile(r"\A([^<>]*)<([^<>]{1,300})>\s*\Z")
+_UTF7_RUN = re.compile(r"\+[A-Za-z0-9/]{2,400}-")
 _CONTROLS = {i: None for i in (*range(0x20), 0x7F)} | {0x09: " ", 0x0A: " ", 0x0D: " "}
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 MAX_ADDRESSES = 1000
 """Addresses read from one header; more is an attack or a mistake, not a conversation."""
 MAX_PIECE = 2000
-_ADDRESS_FIELDS = ("from", "to", "cc", "reply-to")
+_ADDRESS_FIELDS = ("from", "sender", "to", "cc", "reply-to")
 _ID_FIELDS = ("message-id", "in-reply-to", "references")
 
 
@@ -55,25 +56,24 @@ class Headers:
 def read_headers(msg: Message, *, charset_hint: str | None = None) -> Headers:
     """Decode the top-level header block of a parsed message; never raises."""
     items = list(msg.raw_items())
-    hint = charset_hint
-    if hint is None and any(not value.isascii() for _, value in items):
-        hint = _first_charset(msg)
+    hints = _declared_charsets(msg, charset_hint, items)
+    utf7 = any(charsets.codec_for(hint) == "utf_7" for hint in hints)
+    text_fields = {"subject", *_ADDRESS_FIELDS}
     defects: list[str] = []
     decoded: list[tuple[str, str]] = []
     firsts: dict[str, str] = {}
     address_values: dict[str, list[str]] = {name: [] for name in _ADDRESS_FIELDS}
     for name, raw_value in items:
         key = name.lower()
-        unfolded = unfold(_as_text(raw_value, hint=hint))
+        unfolded = unfold(_as_text(raw_value, hints=hints, utf7=utf7 and key in text_fields))
         value = decode_words(unfolded, defects=defects, field=name)
         decoded.append((name, value))
         firsts.setdefault(key, value)
         if key in address_values:
             address_values[key].append(unfolded)
-    from_ = _address_list(address_values["from"], defects=defects, field="From")
     return Headers(
         subject=firsts.get("subject", "").strip(),
-        from_=from_[0] if from_ else None,
+        from_=_sender(address_values, defects=defects),
         to=_address_list(address_values["to"], defects=defects, field="To"),
         cc=_address_list(address_values["cc"], defects=defects, field="Cc"),
         reply_to=_address_list(address_values["reply-to"], defects=defects, field="Reply-To"),
@@ -86,9 +86,24 @@ def read_headers(msg: Message, *, charset_hint: str | None = None) -> Headers:
     )
 
 
+def _sender(values: dict[str, list[str]], *, defects: list[str]) -> Address | None:
+    """The From mailbox; when From is missing or empty, Sender's, then Reply-To's.
+
+    A mail whose From is absent or `"name" <>` still came from someone we can answer, and the
+    ticket needs a requester; the substitution is reported.
+    """
+    for key, field in (("from", "From"), ("sender", "Sender"), ("reply-to", "Reply-To")):
+        found = _address_list(values[key], defects=defects, field=field)
+        if found:
+            if key != "from":
+                defects.append(f"From: no address; sender taken from {field}")
+            return found[0]
+    return None
+
+
 def addresses(values: list[object]) -> tuple[Address, ...]:
     """Mailboxes in address header values (raw strings or header objects), decoded."""
-    return _address_list([unfold(_as_text(str(v), hint=None)) for v in values], defects=[])
+    return _address_list([unfold(_as_text(str(v), hints=())) for v in values], defects=[])
 
 
 def message_ids(value: str) -> tuple[str, ...]:
@@ -244,7 +259,7 @@ def _mailboxes(piece: str, *, defects: list[str], field: str) -> list[Address]:
     piece = piece.strip()[:MAX_PIECE]
     angle = _ANGLE_ADDR.match(piece)
     if angle and "@" in angle.group(2) and '"' not in angle.group(1):
-        pairs = [(angle.group(1), angle.group(2))]
+        pairs = [(address_parts.without_comments(angle.group(1)), angle.group(2))]
     else:
         pairs = [(n, a) for n, a in email.utils.getaddresses([piece]) if "@" in a]
     if not pairs and "=?" in piece:
@@ -254,23 +269,18 @@ def _mailboxes(piece: str, *, defects: list[str], field: str) -> list[Address]:
         pairs = [("", a) for a in _BARE_ADDRESS.findall(piece)]
         if pairs:
             defects.append(f"{field}: malformed address")
+    if not pairs and field == "From":
+        pairs = address_parts.local_mailbox(piece, defects=defects)
     found = []
     for raw_name, raw_address in pairs:
-        name, address = _split_spaced(raw_name, raw_address)
-        clean = address.strip().strip("<>\"' ").lower()
-        display = decode_words(name, defects=defects, field=field).strip().strip("\"' ")
-        display = " ".join(display.split())
+        name, address = address_parts.split_spaced(raw_name, raw_address, bracketed="<" in piece)
+        if " " in address.strip() and not address.lstrip().startswith('"'):
+            defects.append(f"{field}: malformed address")
+        clean = address_parts.clean_address(address)
+        display = decode_words(name, defects=defects, field=field)
+        display = " ".join(display.strip().strip("\"' ").split())
         found.append(Address("" if display.lower() == clean else display, clean))
     return found
-
-
-def _split_spaced(name: str, address: str) -> tuple[str, str]:
-    """`foo bar@x.com` (no brackets) is the name `foo` and the address `bar@x.com`."""
-    words = address.split()
-    if len(words) < 2:
-        return name, address
-    mailbox = next(word for word in reversed(words) if "@" in word)
-    return name or " ".join(word for word in words if word != mailbox), mailbox
 
 
 def _rfc5322_date(value: str) -> datetime | None:
@@ -287,24 +297,45 @@ def _iso_date(value: str) -> datetime | None:
         return None
 
 
-def _as_text(raw_value: str, *, hint: str | None) -> str:
-    """A raw header string with undeclared 8-bit bytes (kept as surrogates) decoded."""
+def _as_text(raw_value: str, *, hints: tuple[str, ...], utf7: bool = False) -> str:
+    """A raw header string with undeclared 8-bit bytes (kept as surrogates) decoded.
+
+    In a mail whose parts are UTF-7 (old Netscape), raw `+...-` runs in headers are UTF-7 too.
+    """
     if raw_value.isascii():
-        return raw_value
+        return _UTF7_RUN.sub(_utf7, raw_value) if utf7 and "+" in raw_value else raw_value
     try:
         raw_value.encode("utf-8")
     except UnicodeEncodeError:
-        return charsets.decode_8bit(charsets.surrogates_to_bytes(raw_value), hint=hint).text
+        data = charsets.surrogates_to_bytes(raw_value)
+        return charsets.decode_8bit(data, hints=hints).text
     return raw_value
 
 
-def _first_charset(msg: Message) -> str | None:
-    """The charset of the first part that declares one: the best guess for raw 8-bit headers."""
+def _utf7(match: re.Match[str]) -> str:
+    try:
+        return match.group(0).encode("ascii").decode("utf-7")
+    except UnicodeDecodeError:
+        return match.group(0)
+
+
+def _declared_charsets(
+    msg: Message, hint: str | None, items: list[tuple[str, str]]
+) -> tuple[str, ...]:
+    """The charsets the mail declares (the caller's hint first): guesses for raw headers.
+
+    When no part declares one, the caller's hint is the body's detected charset, a weaker
+    guess than reading the header bytes themselves: it is dropped. Only looked up when some
+    header is not plain ASCII, to keep parsing fast.
+    """
+    if all(value.isascii() for _, value in items):
+        return (hint,) if hint else ()
+    found: list[str] = []
     for part in msg.walk():
         try:
             charset = part.get_content_charset()
         except Exception:
             charset = None
         if charset:
-            return charset
-    return None
+            found.append(charset)
+    return tuple(dict.fromkeys([hint, *found] if hint and found else found))

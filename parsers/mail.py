@@ -6,7 +6,7 @@ import email.parser
 import email.policy
 import re
 
-from parsers import auto, commands, headers, quotes, structure, subjects
+from parsers import auto, commands, header_block, headers, quotes, structure, subjects
 from parsers.message import NotAMailError, ParsedMessage
 
 MAX_HEADER_LINES = 500
@@ -24,7 +24,9 @@ def parse(raw: bytes, *, tag_prefix: str = "") -> ParsedMessage:
     start = header_start(raw)
     if start is None:
         raise NotAMailError("input has no header block: not a mail")
-    msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw[start:])
+    msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+        header_block.repair_folding(raw[start:])
+    )
     linesep = "\r\n" if b"\r\n" in raw[start : start + 4096] else "\n"
     body = structure.read_body(msg, linesep=linesep)
     head = headers.read_headers(msg, charset_hint=body.charset)

@@ -87,3 +87,35 @@ def test_detection_sees_only_a_capped_sample() -> None:
     big = ("Привет мир, как дела? " * 20000).encode("cp1251")
     assert len(big) > charsets.DETECT_CAP
     assert charsets.decode(big, None).text.startswith("Привет мир")
+
+
+def test_raw_koi8r_bytes_are_cyrillic_not_cjk() -> None:
+    result = charsets.decode_8bit("тест связи".encode("koi8_r"))
+    assert (result.text, result.charset) == ("тест связи", "koi8_r")
+
+
+def test_raw_cp1251_bytes_are_cyrillic_not_cjk() -> None:
+    result = charsets.decode_8bit("тест связи".encode("cp1251"))
+    assert (result.text, result.charset) == ("тест связи", "cp1251")
+
+
+def test_latin1_accents_are_not_taken_for_cyrillic() -> None:
+    text = "Grüße aus Köln, schöne Äpfel für Müller"
+    assert charsets.decode(text.encode("latin_1"), None).text == text
+
+
+def test_gb2312_bytes_are_not_taken_for_cyrillic() -> None:
+    text = "整体提升企业服务水平"
+    assert charsets.decode_8bit(text.encode("gb2312"), hints=("gb2312",)).text == text
+    assert charsets._cyrillic(text.encode("gb2312")) is None
+
+
+def test_western_hint_yields_to_a_multibyte_hint_on_cjk_runs() -> None:
+    data = "转发：报价单".encode("gb2312")
+    assert charsets.decode_8bit(data, hints=("iso-8859-1", "gb2312")).text == "转发：报价单"
+    assert charsets.decode_8bit(b"K\xf6ln", hints=("iso-8859-1", "gb2312")).text == "Köln"
+
+
+def test_utf7_body_decodes() -> None:
+    for label in ("utf-7", "unicode-1-1-utf-7"):
+        assert charsets.decode(b"Gr+APwA3w-e", label).text == "Grüße"

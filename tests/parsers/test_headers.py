@@ -178,3 +178,99 @@ def test_garbage_header_block_never_raises() -> None:
     head = read_headers(_msg(raw))
     assert head.from_ is None
     assert head.subject == "=?"
+
+
+def test_comment_beside_a_display_name_is_not_part_of_it() -> None:
+    msg = _msg(b"From: POSTMASTER (Delivery Robot) <robot@example.org>\n\nx\n")
+    assert read_headers(msg).from_ == Address("POSTMASTER", "robot@example.org")
+
+
+def test_name_that_is_only_a_comment_is_the_name() -> None:
+    msg = _msg(b"From: (Delivery Robot) <robot@example.org>\n\nx\n")
+    assert read_headers(msg).from_ == Address("Delivery Robot", "robot@example.org")
+
+
+def test_parentheses_inside_a_quoted_name_are_kept() -> None:
+    msg = _msg(b'From: "Ann Lee (Sales)" <ann@example.org>\n\nx\n')
+    assert read_headers(msg).from_ == Address("Ann Lee (Sales)", "ann@example.org")
+
+
+def test_sender_without_domain_is_kept_and_reported() -> None:
+    head = read_headers(_msg(b"From: postmaster (Local Robot)\nTo: a@example.org\n\nx\n"))
+    assert head.from_ == Address("Local Robot", "postmaster")
+    assert "From: address without domain" in head.defects
+
+
+def test_recipient_without_domain_is_not_an_address() -> None:
+    head = read_headers(_msg(b"From: a@example.org\nTo: root\n\nx\n"))
+    assert head.to == ()
+
+
+def test_missing_from_falls_back_to_reply_to() -> None:
+    head = read_headers(_msg(b"To: a@example.org\nReply-To: <back@example.net>\n\nx\n"))
+    assert head.from_ == Address("", "back@example.net")
+    assert "From: no address; sender taken from Reply-To" in head.defects
+
+
+def test_empty_from_falls_back_to_sender_before_reply_to() -> None:
+    raw = b'From: "Bob" <>\nSender: s@example.net\nReply-To: r@example.net\n\nx\n'
+    assert read_headers(_msg(raw)).from_ == Address("", "s@example.net")
+
+
+def test_quoted_local_part_with_blanks_is_one_address() -> None:
+    head = read_headers(_msg(b'From: "Lucky Winner Desk"@example.org>\n\nx\n'))
+    assert head.from_ == Address("", '"lucky winner desk"@example.org')
+    assert not any("malformed" in defect for defect in head.defects)
+
+
+def test_blanks_inside_angle_brackets_keep_the_whole_address() -> None:
+    head = read_headers(_msg(b'From: "Promo" <big sale team@example.org>\n\nx\n'))
+    assert head.from_ == Address("Promo", "big sale team@example.org")
+    assert "From: malformed address" in head.defects
+
+
+def test_unbracketed_name_and_address_are_split() -> None:
+    head = read_headers(_msg(b"From: Carla carla@example.org\n\nx\n"))
+    assert head.from_ == Address("Carla", "carla@example.org")
+
+
+def test_raw_gb2312_header_under_a_latin1_wrapper_uses_the_inner_charset() -> None:
+    subject = "转发：报价单".encode("gb2312")
+    raw = (
+        b"From: a@example.org\nSubject: " + subject + b"\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="b"\n\n--b\n'
+        b"Content-Type: text/plain; charset=iso-8859-1\n\nreport\n--b\n"
+        b"Content-Type: text/plain; charset=gb2312\n\nhello\n--b--\n"
+    )
+    assert read_headers(_msg(raw), charset_hint="iso-8859-1").subject == "转发：报价单"
+
+
+def test_raw_latin1_header_keeps_its_latin1_hint() -> None:
+    raw = (
+        b"From: a@example.org\nSubject: Gr\xfc\xdfe aus K\xf6ln\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="b"\n\n--b\n'
+        b"Content-Type: text/plain; charset=iso-8859-1\n\nx\n--b\n"
+        b"Content-Type: text/plain; charset=gb2312\n\ny\n--b--\n"
+    )
+    assert read_headers(_msg(raw), charset_hint="iso-8859-1").subject == "Grüße aus Köln"
+
+
+def test_raw_koi8r_subject_without_any_charset_is_cyrillic() -> None:
+    raw = b"From: a@example.org\nSubject: " + "привет мир".encode("koi8_r") + b"\n\nx\n"
+    assert read_headers(_msg(raw), charset_hint="big5hkscs").subject == "привет мир"
+
+
+def test_raw_utf7_headers_in_a_utf7_mail_are_decoded() -> None:
+    raw = (
+        b'To: "J+APw-rgen" <j@example.org>\nSubject: Gr+APw-+AN8-e\n'
+        b"Message-ID: <a+b-c@example.org>\nContent-Type: text/plain; charset=utf-7\n\nx\n"
+    )
+    head = read_headers(_msg(raw), charset_hint="utf-7")
+    assert head.subject == "Grüße"
+    assert head.to == (Address("Jürgen", "j@example.org"),)
+    assert head.message_id == "<a+b-c@example.org>"
+
+
+def test_plus_signs_stay_when_the_mail_is_not_utf7() -> None:
+    raw = b"Subject: C+AGs-d and C++ questions\nContent-Type: text/plain\n\nx\n"
+    assert read_headers(_msg(raw)).subject == "C+AGs-d and C++ questions"
