@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.dovecot import Dovecot
-from tests.support.mailboxes import MailUsers
+from tests.support.mailboxes import MailUser, MailUsers, append, make_mail
 from tests.support.smtp import SmtpRelay
 
 
@@ -18,6 +18,15 @@ class Desk:
     config: Path
     db_url: str
     users: MailUsers
+    dovecot: Dovecot
+
+    def mail_waiting(self, customer: MailUser, subject: str, body: str = "hello\n") -> bytes:
+        """A customer's mail put straight into the support INBOX (IMAP APPEND); returns it."""
+        raw = make_mail(
+            sender=customer.address, to=self.users.support.address, subject=subject, body=body
+        )
+        append(self.dovecot, self.users.support.login, raw)
+        return raw
 
     def run(
         self, *args: str, failpoint: str | None = None, timeout: float = 60
@@ -93,4 +102,4 @@ address = "{users.erin.address}"
 """,
         encoding="utf-8",
     )
-    return Desk(config=config, db_url=db_url, users=users)
+    return Desk(config=config, db_url=db_url, users=users, dovecot=dovecot)

@@ -14,7 +14,7 @@ from daemon.database import Database
 from daemon.models import Inbound, InboundState, Outbox, OutboxState, Ticket
 from tests.integration.desk import make_desk
 from tests.support.dovecot import Dovecot
-from tests.support.mailboxes import MailUsers, append, fetch_all, make_mail, wait_for_messages
+from tests.support.mailboxes import MailUsers, fetch_all, wait_for_messages
 from tests.support.smtp import SmtpRelay
 
 
@@ -36,13 +36,7 @@ def test_killed_between_storing_and_moving(
 ) -> None:
     users = mail_users
     desk = make_desk(tmp_path, dovecot=dovecot, relay=smtp_relay, db_url=db_url, users=users)
-    append(
-        dovecot,
-        users.support.login,
-        make_mail(
-            sender=users.alice.address, to=users.support.address, subject="Crash 1", body="x\n"
-        ),
-    )
+    desk.mail_waiting(users.alice, "Crash 1", "x\n")
 
     killed = desk.run("run", "--once", failpoint="imap-stored")
     assert killed.returncode == -signal.SIGKILL
@@ -62,13 +56,7 @@ def test_killed_between_committing_and_sending(
 ) -> None:
     users = mail_users
     desk = make_desk(tmp_path, dovecot=dovecot, relay=smtp_relay, db_url=db_url, users=users)
-    append(
-        dovecot,
-        users.support.login,
-        make_mail(
-            sender=users.alice.address, to=users.support.address, subject="Crash 2", body="y\n"
-        ),
-    )
+    desk.mail_waiting(users.alice, "Crash 2", "y\n")
 
     killed = desk.run("run", "--once", failpoint="ticket-committed")
     assert killed.returncode == -signal.SIGKILL

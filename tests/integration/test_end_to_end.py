@@ -101,13 +101,7 @@ def test_smtp_down_then_back_sends_exactly_once(
 ) -> None:
     users = mail_users
     desk = desk_for(tmp_path, dovecot, smtp_relay, db_url, users)
-    append(
-        dovecot,
-        users.support.login,
-        make_mail(
-            sender=users.bob.address, to=users.support.address, subject="Invoice", body="Where?\n"
-        ),
-    )
+    desk.mail_waiting(users.bob, "Invoice", "Where?\n")
     smtp_relay.stop()
     result = desk.run("run", "--once")
     assert result.returncode == 0 and "retrying 1" in result.stdout
@@ -126,11 +120,7 @@ def test_a_permanent_refusal_is_recorded_not_retried(
 ) -> None:
     users = mail_users
     desk = desk_for(tmp_path, dovecot, smtp_relay, db_url, users)
-    append(
-        dovecot,
-        users.support.login,
-        make_mail(sender=users.bob.address, to=users.support.address, subject="Hi", body="x\n"),
-    )
+    desk.mail_waiting(users.bob, "Hi", "x\n")
     smtp_relay.refuse(550, only=(users.bob.address,))
     assert "failed 1" in desk.run("run", "--once").stdout
     db = Database(db_url)
@@ -148,13 +138,7 @@ def test_malformed_mail_is_quarantined_and_the_next_is_processed(
     desk = desk_for(tmp_path, dovecot, smtp_relay, db_url, users)
     junk = b"this line is not a header and this is not a mail\r\n\r\n\xff\xfe\r\n"
     append(dovecot, users.support.login, junk)
-    append(
-        dovecot,
-        users.support.login,
-        make_mail(
-            sender=users.alice.address, to=users.support.address, subject="Real", body="ok\n"
-        ),
-    )
+    desk.mail_waiting(users.alice, "Real", "ok\n")
     assert desk.run("run", "--once").returncode == 0
     assert count(db_url, Ticket) == 1
     assert fetch_all(dovecot, users.support.login) == []
