@@ -161,9 +161,7 @@ def _ingest(args: argparse.Namespace) -> int:
     print(f"stored as inbound {stored.inbound_id}{'' if stored.created else ' (already had it)'}")
     if not args.no_process:
         try:
-            daemon = Daemon(settings, db, sources=[])
-            daemon.pipeline.process_pending()
-            daemon.send()
+            Daemon(settings, db, sources=[]).drain()
         except StorageError as exc:
             log.warning("stored, but processing is left for the daemon: %s", exc)
     return 0
@@ -183,7 +181,8 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _quarantine(args: argparse.Namespace) -> int:
-    db = Database(_settings(args).database.url)
+    settings = _settings(args)
+    db = Database(settings.database.url)
     if args.action == "list":
         for held in quarantine.held(db):
             print(
@@ -212,10 +211,8 @@ def _quarantine(args: argparse.Namespace) -> int:
         print("quarantine retry takes inbound ids, or --all", file=sys.stderr)
         return EX_USAGE
     released = quarantine.release(db, None if args.all else list(args.ids))
-    settings = _settings(args)
-    daemon = Daemon(settings, db, sources=[])
-    outcomes = {o.inbound_id: o for o in daemon.pipeline.process_pending()}
-    daemon.send()
+    processed, _sent = Daemon(settings, db, sources=[]).drain()
+    outcomes = {o.inbound_id: o for o in processed}
     for inbound_id in released:
         outcome = outcomes.get(inbound_id)
         state = outcome.action if outcome else "waiting"

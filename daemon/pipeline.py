@@ -136,42 +136,10 @@ class Pipeline:
         contact = _contact(session, message.from_.address, message.from_.name, now)
         actor = f"contact:{contact.address}"
         if decision.action == "new_ticket":
-            ticket = Ticket(
-                subject=message.clean_subject or "(no subject)",
-                status=TicketStatus.NEW,
-                mailbox=inbound.source,
-                requester=contact,
-                tier=1,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(ticket)
-            session.flush()
-            _event(
-                session,
-                ticket.id,
-                "created",
-                at=now,
-                actor=actor,
-                cause=cause,
-                reasons=decision.reasons,
-            )
+            ticket = _open_ticket(session, inbound, message, contact, decision, now=now)
         else:
             assert decision.ticket_id is not None
-            ticket = session.get_one(Ticket, decision.ticket_id)
-            ticket.updated_at = now
-            if decision.reopen:
-                _event(
-                    session,
-                    ticket.id,
-                    "status_changed",
-                    at=now,
-                    actor=actor,
-                    cause=cause,
-                    old=ticket.status.value,
-                    new=TicketStatus.OPEN.value,
-                )
-                ticket.status = TicketStatus.OPEN
+            ticket = _continue_ticket(session, decision.ticket_id, decision, actor, cause, now=now)
         row = _message_row(ticket.id, inbound, message, decision, now)
         session.add(row)
         session.flush()
@@ -266,6 +234,58 @@ def sync_engineers(db: Database, settings: Settings) -> None:
         for address, row in rows.items():
             if address not in configured:
                 row.active = False
+
+
+def _open_ticket(
+    session: Session,
+    inbound: Inbound,
+    message: ParsedMessage,
+    requester: Contact,
+    decision: Route,
+    *,
+    now: datetime,
+) -> Ticket:
+    ticket = Ticket(
+        subject=message.clean_subject or "(no subject)",
+        status=TicketStatus.NEW,
+        mailbox=inbound.source,
+        requester=requester,
+        tier=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    _event(
+        session,
+        ticket.id,
+        "created",
+        at=now,
+        actor=f"contact:{requester.address}",
+        cause=f"inbound:{inbound.id}",
+        reasons=decision.reasons,
+    )
+    return ticket
+
+
+def _continue_ticket(
+    session: Session, ticket_id: int, decision: Route, actor: str, cause: str, *, now: datetime
+) -> Ticket:
+    ticket = session.get_one(Ticket, ticket_id)
+    ticket.updated_at = now
+    if decision.reopen:
+        _event(
+            session,
+            ticket.id,
+            "status_changed",
+            at=now,
+            actor=actor,
+            cause=cause,
+            old=ticket.status.value,
+            new=TicketStatus.OPEN.value,
+        )
+        ticket.status = TicketStatus.OPEN
+    return ticket
 
 
 def _ticket_by_headers(session: Session, message: ParsedMessage) -> TicketFacts | None:

@@ -72,9 +72,12 @@ class Daemon:
                 log.warning("source %s: %s", source.name, exc)
             finally:
                 source.close()
-        report.outcomes = self.pipeline.process_pending()
-        report.sent = self.send()
+        report.outcomes, report.sent = self.drain()
         return report
+
+    def drain(self) -> tuple[list[Outcome], SendReport]:
+        """Process every stored mail, then send every due outbox row."""
+        return self.pipeline.process_pending(), self.send()
 
     def send(self) -> SendReport:
         return send_due(self.db, self.transport, self.settings.outbox, clock=self.clock)
@@ -84,7 +87,7 @@ class Daemon:
             threading.Thread(
                 target=run_forever,
                 args=(source, stop),
-                kwargs={"on_stored": self._wake.set, "poll_seconds": _poll_seconds(source)},
+                kwargs={"on_stored": self._wake.set, "poll_seconds": source.poll_seconds},
                 name=f"source-{source.name}",
                 daemon=True,
             )
@@ -96,8 +99,7 @@ class Daemon:
         while not stop.is_set():
             self._wake.clear()
             try:
-                self.pipeline.process_pending()
-                self.send()
+                self.drain()
             except ReplydeskError as exc:
                 log.warning("worker pass failed: %s; retrying", exc)
             self._wake.wait(tick)
@@ -110,8 +112,3 @@ def build_sources(settings: Settings, db: Database, clock: Clock) -> list[Source
     sources: list[Source] = [ImapSource(m, db, clock=clock) for m in settings.mailboxes]
     sources += [MaildirSourceReader(m, db, clock=clock) for m in settings.maildirs]
     return sources
-
-
-def _poll_seconds(source: Source) -> float:
-    mailbox = getattr(source, "mailbox", None)
-    return float(getattr(mailbox, "poll_seconds", 60.0))

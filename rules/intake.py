@@ -49,9 +49,7 @@ class Route:
 def is_ours(address: str, our_addresses: frozenset[str]) -> bool:
     """True for a support address and its plus-extensions (`support+t12.x@...`)."""
     local, _, domain = address.lower().partition("@")
-    return address.lower() in our_addresses or f"{local.split('+', 1)[0]}@{domain}" in (
-        our_addresses
-    )
+    return f"{local.partition('+')[0]}@{domain}" in our_addresses
 
 
 def route(facts: IntakeFacts) -> Route:

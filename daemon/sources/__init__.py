@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 class Source(Protocol):
     name: str
+    poll_seconds: float
 
     def poll(self) -> int:
         """Store and acknowledge every waiting mail; return how many were newly stored."""

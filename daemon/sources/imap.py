@@ -141,6 +141,7 @@ class ImapSource:
         client_factory: ClientFactory = _default_factory,
     ) -> None:
         self.name = mailbox.name
+        self.poll_seconds = mailbox.poll_seconds
         self.mailbox = mailbox
         self.db = db
         self.clock = clock

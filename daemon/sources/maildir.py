@@ -21,6 +21,7 @@ class MaildirSourceReader:
         self, config: MaildirSource, db: Database, *, clock: Callable[[], datetime]
     ) -> None:
         self.name = config.name
+        self.poll_seconds = 60.0
         self.path = config.path
         self.db = db
         self.clock = clock

@@ -10,6 +10,7 @@ class Flaky:
     """Fails with a library surprise, then a source error, then works and stops the loop."""
 
     name = "flaky"
+    poll_seconds = 0.01
 
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
