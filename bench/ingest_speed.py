@@ -31,11 +31,12 @@ from ingest_mails import DESK, NOW, Corpus, Expected, Sample
 from psycopg import sql
 from sqlalchemy import func, select
 
-from daemon import config, intake
-from daemon.database import Database
-from daemon.models import Inbound, Message, Outbox, OutboxState, Ticket
-from daemon.outbox import MaildirTransport, send_due
-from daemon.pipeline import Pipeline
+from daemon import config
+from daemon.mail.outbox import MaildirTransport, send_due
+from daemon.storage import intake
+from daemon.storage.database import Database
+from daemon.storage.models import Inbound, Message, Outbox, OutboxState, Ticket
+from daemon.workflow.pipeline import Pipeline
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432"

@@ -17,9 +17,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from daemon import config
-from daemon.database import Database
-from daemon.models import Event, Inbound, InboundState, Message, Outbox, Ticket
-from daemon.runner import Daemon, PassReport
+from daemon.service import Daemon, PassReport
+from daemon.storage.database import Database
+from daemon.storage.models import Event, Inbound, InboundState, Message, Outbox, Ticket
 from parsers import parse
 
 SUPPORT = "support@demo.example"

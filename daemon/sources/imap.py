@@ -26,11 +26,12 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy import select
 
-from daemon import failpoints, intake
+from daemon import failpoints
 from daemon.config import Mailbox
-from daemon.database import Database
 from daemon.errors import SourceError
-from daemon.models import Receipt
+from daemon.storage import intake
+from daemon.storage.database import Database
+from daemon.storage.models import Receipt
 
 log = logging.getLogger(__name__)
 

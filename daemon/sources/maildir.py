@@ -8,10 +8,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from daemon import failpoints, intake
+from daemon import failpoints
 from daemon.config import MaildirSource
-from daemon.database import Database
 from daemon.errors import SourceError
+from daemon.storage import intake
+from daemon.storage.database import Database
 
 
 class MaildirSourceReader:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from daemon.database import Database
-from daemon.models import Inbound, InboundState, Outbox, OutboxState, Ticket
+from daemon.storage.database import Database
+from daemon.storage.models import Inbound, InboundState, Outbox, OutboxState, Ticket
 from tests.integration.desk import make_desk
 from tests.support.dovecot import Dovecot
 from tests.support.mailboxes import MailUsers, fetch_all, wait_for_messages

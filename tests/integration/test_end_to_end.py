@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from daemon.database import Database
-from daemon.models import Event, Message, Outbox, OutboxState, Ticket
+from daemon.storage.database import Database
+from daemon.storage.models import Event, Message, Outbox, OutboxState, Ticket
 from parsers import parse
 from tests.integration.desk import Desk, make_desk
 from tests.support.dovecot import Dovecot

@@ -24,11 +24,11 @@ from imapclient import IMAPClient
 from sqlalchemy import func, select
 
 from daemon.config import Mailbox
-from daemon.database import Database
 from daemon.errors import SourceError
-from daemon.models import Inbound, Receipt
 from daemon.sources import run_forever
 from daemon.sources.imap import STORED_KEYWORD, ImapClient, ImapSource
+from daemon.storage.database import Database
+from daemon.storage.models import Inbound, Receipt
 from tests.support.dovecot import DOVECOT_BINARY, PASSWORD, Dovecot
 from tests.support.mailboxes import (
     MailUsers,

@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from daemon.parse_command import run
+from daemon.cli.parse import run
 
 MAIL = "From: a@example.com\nSubject: Re: [#9] Grüße\n\nbody €\n".encode()
 

@@ -10,7 +10,7 @@ import pytest
 
 from daemon import config
 from daemon.config import Settings
-from daemon.database import Database
+from daemon.storage.database import Database
 
 
 class Clock:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from daemon.cli import EX_TEMPFAIL, main
-from daemon.database import Database
-from daemon.models import Inbound, InboundState, Outbox, Ticket
+from daemon.storage.database import Database
+from daemon.storage.models import Inbound, InboundState, Outbox, Ticket
 
 
 def write_config(tmp_path: Path, db_url: str) -> Path:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from daemon.compose import Composer
+from daemon.mail.compose import Composer
 from parsers import parse
 from tests.unit.conftest import make_settings
 

@@ -14,13 +14,13 @@ import pytest
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from sqlalchemy import func, select
 
-from daemon import intake
 from daemon.config import Mailbox
-from daemon.database import Database
 from daemon.errors import SourceError, StorageError
-from daemon.models import Inbound, Receipt
 from daemon.sources import imap
 from daemon.sources.imap import STORED_KEYWORD, Ack, ImapSource, ack_mode, is_news, plan_batches
+from daemon.storage import intake
+from daemon.storage.database import Database
+from daemon.storage.models import Inbound, Receipt
 from tests.unit.conftest import Clock
 from tests.unit.fake_imap import FakeServer
 

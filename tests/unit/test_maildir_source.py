@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from daemon.config import MaildirSource
-from daemon.database import Database
 from daemon.errors import SourceError, StorageError
-from daemon.models import Inbound, Receipt
 from daemon.sources.maildir import MaildirSourceReader
+from daemon.storage.database import Database
+from daemon.storage.models import Inbound, Receipt
 from tests.unit.conftest import Clock
 
 
@@ -59,7 +59,7 @@ def test_storage_failure_leaves_the_file_in_place(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise StorageError("database is down")
 
-    monkeypatch.setattr("daemon.intake.store", broken)
+    monkeypatch.setattr("daemon.storage.intake.store", broken)
     reader = MaildirSourceReader(MaildirSource(name="local", path=root), db, clock=clock)
     with pytest.raises(StorageError):
         reader.poll()

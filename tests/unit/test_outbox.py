@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from daemon.config import Settings
-from daemon.database import Database
 from daemon.errors import PermanentSendError, TemporarySendError
-from daemon.models import Event, Outbox, OutboxState
-from daemon.outbox import Delivery, MaildirTransport, Outgoing, send_due
+from daemon.mail.outbox import Delivery, MaildirTransport, Outgoing, send_due
+from daemon.storage.database import Database
+from daemon.storage.models import Event, Outbox, OutboxState
 from tests.unit.conftest import Clock
 
 

@@ -4,12 +4,20 @@ from email.message import EmailMessage
 
 from sqlalchemy import select
 
-from daemon import intake
 from daemon.config import Settings
-from daemon.database import Database
-from daemon.intake import Envelope
-from daemon.models import Event, Inbound, InboundState, Message, Outbox, Ticket, TicketStatus
-from daemon.pipeline import Pipeline
+from daemon.storage import intake
+from daemon.storage.database import Database
+from daemon.storage.intake import Envelope
+from daemon.storage.models import (
+    Event,
+    Inbound,
+    InboundState,
+    Message,
+    Outbox,
+    Ticket,
+    TicketStatus,
+)
+from daemon.workflow.pipeline import Pipeline
 from parsers import parse
 from tests.unit.conftest import Clock
 

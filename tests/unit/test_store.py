@@ -4,10 +4,10 @@ from email.message import EmailMessage
 
 from sqlalchemy import func, select
 
-from daemon import intake
-from daemon.database import Database
-from daemon.intake import Envelope, message_key
-from daemon.models import Inbound, Receipt
+from daemon.storage import intake
+from daemon.storage.database import Database
+from daemon.storage.intake import Envelope, message_key
+from daemon.storage.models import Inbound, Receipt
 from tests.unit.conftest import Clock
 
 

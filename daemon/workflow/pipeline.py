@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from daemon import failpoints
-from daemon.compose import Composer
 from daemon.config import Settings
-from daemon.database import Database
 from daemon.errors import StorageError
-from daemon.models import (
+from daemon.mail.compose import Composer
+from daemon.storage.database import Database
+from daemon.storage.models import (
     Attachment,
     Contact,
     Engineer,

@@ -25,9 +25,9 @@ from sqlalchemy import select
 from daemon import failpoints
 from daemon.config import Outbox as OutboxSettings
 from daemon.config import Smtp
-from daemon.database import Database
 from daemon.errors import PermanentSendError, TemporarySendError
-from daemon.models import Event, Outbox, OutboxState
+from daemon.storage.database import Database
+from daemon.storage.models import Event, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)

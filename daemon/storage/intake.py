@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.database import Database
 from daemon.errors import ConflictError, StorageError
-from daemon.models import Inbound, InboundState, Receipt
+from daemon.storage.database import Database
+from daemon.storage.models import Inbound, InboundState, Receipt
 
 _MESSAGE_ID = re.compile(
     rb"^message-id[ \t]*:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]{1,250}>)", re.IGNORECASE | re.MULTILINE

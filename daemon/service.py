@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from daemon.config import Settings
-from daemon.database import Database
 from daemon.errors import ReplydeskError
-from daemon.outbox import SendReport, Transport, send_due, transport_for
-from daemon.pipeline import Outcome, Pipeline, sync_engineers
+from daemon.mail.outbox import SendReport, Transport, send_due, transport_for
 from daemon.sources import Source, run_forever
 from daemon.sources.imap import ImapSource
 from daemon.sources.maildir import MaildirSourceReader
+from daemon.storage.database import Database
+from daemon.workflow.pipeline import Outcome, Pipeline, sync_engineers
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

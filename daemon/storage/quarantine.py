@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from daemon.database import Database
-from daemon.models import Inbound, InboundState
+from daemon.storage.database import Database
+from daemon.storage.models import Inbound, InboundState
 
 
 @dataclass(frozen=True, slots=True)

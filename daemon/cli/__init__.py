@@ -12,11 +12,13 @@ from importlib.resources import files
 from pathlib import Path
 from types import FrameType
 
-from daemon import config, demo, intake, parse_command, quarantine
+from daemon import config, demo
+from daemon.cli import parse as parse_command
 from daemon.config import ConfigError, Settings
-from daemon.database import Database
 from daemon.errors import ReplydeskError, StorageError
-from daemon.runner import Daemon, utc_now
+from daemon.service import Daemon, utc_now
+from daemon.storage import intake, quarantine
+from daemon.storage.database import Database
 
 EX_USAGE, EX_TEMPFAIL, EX_CONFIG = 64, 75, 78
 log = logging.getLogger("replydesk")

@@ -32,7 +32,7 @@ class Composer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.env = Environment(
-            loader=PackageLoader("daemon", "templates"),
+            loader=PackageLoader("daemon.mail", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
             undefined=StrictUndefined,
             keep_trailing_newline=True,

@@ -1,0 +1,1 @@
+"""Outgoing mail: composing it once, and the transports that deliver it."""

@@ -1,0 +1,1 @@
+"""What happens to tickets: incoming mail applied to them."""
