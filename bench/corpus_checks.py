@@ -417,6 +417,11 @@ _SPAM = (
     "a spam message, not a delivery report: BounceParser's test only documents that it yields "
     "zero reports (reports: 0) while calling it a bounce"
 )
+_PASSED_ON = (
+    "a person forwarding a bounce they got (`Fwd:` from a person, with their own words above "
+    "it) is a person asking for help: replydesk judges a mail by its own headers and structure, "
+    "not by a report it carries (issue #7); sisimai reads the forwarded report"
+)
 EXCLUDED: dict[tuple[str, str], str] = {
     (_BP + "boxbe-cr.msg", "is_bounce"): _CHALLENGE,
     (_BP + "boxbe-cr2.msg", "is_bounce"): _CHALLENGE,
@@ -432,6 +437,8 @@ EXCLUDED: dict[tuple[str, str], str] = {
     (_BP + "postfix-host-unknown.msg", "smtp_code"): (
         "the code 500 is not in the mail (no SMTP reply was received); BounceParser's default"
     ),
+    ("sisimai/maildir/bsd/lhost-sendmail-14.eml", "is_bounce"): _PASSED_ON,
+    ("sisimai/maildir/bsd/lhost-sendmail-14.eml", "recipient count"): _PASSED_ON,
     ("flufl.bounce/data/yale_01.txt", "addresses"): (
         "the report names a bare mailbox (`thomas.dtankengine`); flufl's Yale detector invents "
         "both @yale.edu and @cs.yale.edu forms of it"

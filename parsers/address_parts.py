@@ -72,3 +72,12 @@ def split_spaced(name: str, address: str, *, bracketed: bool) -> tuple[str, str]
         return name, " ".join(words)
     mailbox = next(word for word in reversed(words) if "@" in word)
     return name or " ".join(word for word in words if word != mailbox), mailbox
+
+
+def address_key(address: str) -> str:
+    """One person's address, for counting what we sent them: `Help+12@Other.Example` is
+    `help@other.example` (case folded, plus-extension removed, the domain lower-cased)."""
+    local, at, domain = address.strip().strip("<>").rpartition("@")
+    if not at:
+        return address.strip().casefold()
+    return f"{local.partition('+')[0].casefold()}@{domain.strip().rstrip('.').lower()}"

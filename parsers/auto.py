@@ -19,6 +19,7 @@ Every reason found is kept, so the decision can be audited; the kind is the stro
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 
 from parsers import bounces
@@ -64,8 +65,33 @@ _AUTOREPLY_SUBJECTS = (
 )
 
 
-def classify(msg: EmailMessage, head: Headers) -> AutoVerdict:
-    """The kind of auto-generated mail this is (or None for a person's mail), with reasons."""
+_NOTICE_CHARS = 2000
+_ABSENCE = re.compile(
+    "|".join(
+        (
+            r"out of (?:the )?office", r"\baway (?:from|until|till|on)\b", r"\bon (?:annual |"
+            r"parental |sick |maternity |paternity )?(?:leave|vacation|holiday)",
+            r"\b(?:i will|i'll) be back\b", r"\bback (?:on|in the office|at work|from)\b",
+            r"\breturn(?:ing)? (?:on|to the office)\b", r"limited access to (?:e-?mail|my e-?mail)",
+            r"(?:respond|reply|answer|get back to you)[^.]{0,60}\b(?:return|i am back|i'm back)",
+            r"currently (?:unavailable|not available|out)",
+            r"\babwesen", r"nicht im büro", r"außer haus", r"\bim urlaub\b", r"wieder im büro",
+            r"\babsent(?:e)?\b", r"\ben congé\b", r"de retour le", r"\ben vacances\b",
+            r"fuera de la oficina", r"\bausente\b", r"de vacaciones", r"estaré de vuelta",
+            r"fuori (?:ufficio|sede)", r"\bin ferie\b", r"\bafwezig\b", r"met vakantie",
+            "休假", "不在办公室", "不在辦公室", "外出", "请假", "不在公司", "不在", "休暇",
+        )
+    )
+)  # fmt: skip
+
+
+def classify(msg: EmailMessage, head: Headers, *, text: str = "") -> AutoVerdict:
+    """The kind of auto-generated mail this is (or None for a person's mail), with reasons.
+
+    `text` is the mail's text: an auto-reply subject alone (`Auto: ...`, `Out of office: ...`)
+    makes a mail an auto-reply only when the text reads as an absence notice and asks nothing;
+    a person may well write "Auto: my car was damaged, how do I claim?".
+    """
     report = bounces.read_bounce(msg, head)
     if report is not None:
         return AutoVerdict(
@@ -75,7 +101,7 @@ def classify(msg: EmailMessage, head: Headers) -> AutoVerdict:
             original_message_id=report.original_message_id,
         )
     fields = _fields(msg)
-    autoreply = _autoreply_reasons(msg, fields, head.subject)
+    autoreply = _autoreply_reasons(msg, fields, head.subject, text=text)
     bulk = _bulk_reasons(fields, head)
     kind: AutoKind | None = "autoreply" if autoreply else "bulk" if bulk else None
     original = bounces.original_message_id(msg) if kind == "autoreply" else None
@@ -90,7 +116,9 @@ def _fields(msg: EmailMessage) -> dict[str, str]:
     return fields
 
 
-def _autoreply_reasons(msg: EmailMessage, fields: dict[str, str], subject: str) -> list[str]:
+def _autoreply_reasons(
+    msg: EmailMessage, fields: dict[str, str], subject: str, *, text: str
+) -> list[str]:
     reasons: list[str] = []
     if bounces.is_disposition_notification(msg):
         reasons.append("disposition-notification (read receipt)")
@@ -100,14 +128,24 @@ def _autoreply_reasons(msg: EmailMessage, fields: dict[str, str], subject: str) 
     reasons.extend(f"{name} header" for name in _AUTOREPLY_HEADERS if _present(fields.get(name)))
     if _first_word(fields.get("precedence", "")) == "auto_reply":
         reasons.append("Precedence: auto_reply")
+    if _first_word(fields.get("x-apple-action", "")) == "vacation":
+        reasons.append("X-Apple-Action: VACATION (iCloud vacation reply)")
     suppress = fields.get("x-auto-response-suppress", "").lower()
     if suppress and "x-ms-exchange-inbox-rules-loop" in fields:
         reasons.append("Exchange out-of-office (X-Auto-Response-Suppress, Inbox-Rules-Loop)")
     lowered = " ".join(subject.split()).lower()
     prefix = next((p for p in _AUTOREPLY_SUBJECTS if lowered.startswith(p)), None)
-    if prefix:
+    if prefix and (reasons or is_absence_notice(text)):
         reasons.append(f"subject starts with {prefix!r}")
     return reasons
+
+
+def is_absence_notice(text: str) -> bool:
+    """Whether a short text says its writer is away, and asks nothing."""
+    head = " ".join(text[:_NOTICE_CHARS].split()).lower()
+    if not head or any(mark in head for mark in ("?", "？")):
+        return False
+    return _ABSENCE.search(head) is not None
 
 
 def _bulk_reasons(fields: dict[str, str], head: Headers) -> list[str]:

@@ -17,6 +17,7 @@ from email.message import Message
 from parsers import bounce_words as words
 from parsers.headers import Headers
 from parsers.message import BouncedRecipient
+from parsers.message_ids import normalise_id
 
 _MAX_TEXT_CHARS = 256 * 1024
 _MAX_LINES = 800
@@ -28,7 +29,6 @@ _LOCAL_CHARS = frozenset(
 )
 _DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:#")
 _STATUS = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?!\.?\d)")
-_MSGID = re.compile(r"<[^<>\s]{1,250}>")
 _TAG = re.compile(r"<[^<>]{0,2000}>")
 _BREAK_TAG = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d)\b[^<>]{0,200}>", re.IGNORECASE)
 
@@ -89,6 +89,11 @@ def header_hint(sender: str, subject: str) -> bool:
         or any(s in lowered_subject for s in words.SUBJECTS)
         or "amazonaws.com" in sender.lower()
     )
+
+
+def is_daemon(sender: str) -> bool:
+    """Whether the sender is a mail system (mailer daemon, postmaster, null sender)."""
+    return _daemon_strength(sender)[0] > 0
 
 
 def _daemon_strength(sender: str) -> tuple[int, str]:
@@ -313,8 +318,7 @@ def find_status(text: str) -> str | None:
 
 
 def first_message_id(value: str) -> str | None:
-    match = _MSGID.search(value[:2000])
-    return match.group(0) if match else None
+    return normalise_id(value[:2000])
 
 
 def message_id_in(text: str) -> str | None:

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from email.message import EmailMessage, Message
 
-from parsers import amazon, bounce_text
+from parsers import amazon, bounce_text, quotes, subjects
 from parsers.bounce_text import content_type, find_addresses, find_status
 from parsers.headers import Headers
 from parsers.message import BouncedRecipient
@@ -185,6 +185,8 @@ def _plain(msg: EmailMessage, head: Headers) -> Bounce | None:
     if not (failed_header or returns_message or hinted):
         return None
     text = bounce_text.report_text(msg)
+    if not failed_header and _passed_on_by_a_person(sender, head.subject, text):
+        return None
     notification = amazon.notification(text)
     if notification is not None:
         return Bounce(notification.reasons, notification.recipients, notification.message_id)
@@ -216,6 +218,16 @@ def _plain(msg: EmailMessage, head: Headers) -> Bounce | None:
                 reasons + forwarded.reasons, forwarded.recipients, forwarded.original_message_id
             )
     return Bounce(reasons, recipients, original_message_id(msg) or bounce_text.message_id_in(text))
+
+
+def _passed_on_by_a_person(sender: str, subject: str, text: str) -> bool:
+    """A person forwarding a bounce they got, or replying above one: their own headers say so
+    (a Re:/Fwd: subject, a sender that is no mail system) and they wrote something of their own
+    above the quoted or forwarded report."""
+    if bounce_text.is_daemon(sender) or not subjects.has_reply_prefix(subject):
+        return False
+    own, whole = quotes.new_text(text).strip(), text.strip()
+    return bool(own) and len(own) < 0.8 * len(whole)  # the rest is quoted or forwarded
 
 
 def _forwarded_report(msg: EmailMessage, head: Headers) -> Bounce | None:

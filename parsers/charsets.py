@@ -35,7 +35,7 @@ _SUPERSETS: dict[str, tuple[str, ...]] = {
     "big5": ("big5hkscs", "cp950"),
     "cp950": ("cp950", "big5hkscs"),
     "big5hkscs": ("big5hkscs", "cp950"),
-}
+}  # fmt: skip
 """Codec tried in order for a label; the first that decodes the bytes cleanly wins."""
 
 _LABEL_FIXES = {
@@ -73,7 +73,7 @@ _SINGLE_BYTE_GUESSES = frozenset({"cp1250", "cp1252", "iso8859_1", "mac_roman", 
 _DETECTABLE = (
     "cp125", "iso8859", "koi8", "mac_", "gb", "big5", "cp950", "cp932", "shift_jis", "euc_",
     "iso2022_jp", "cp949", "cp874", "tis_620", "cp866",
-)
+)  # fmt: skip
 """Codec names a detection result may have: charsets mail is really written in (not EBCDIC)."""
 _CP1252_C1 = {
     byte: ord(bytes([byte]).decode("cp1252", "replace").replace("\ufffd", chr(byte)))
@@ -291,4 +291,3 @@ def _cp1252(data: bytes) -> str:
 
 def _strip_bom(text: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text
-

@@ -18,8 +18,8 @@ from email.message import Message
 
 from parsers import address_parts, charsets
 from parsers.message import Address
+from parsers.message_ids import message_ids
 
-_MSGID = re.compile(r"<[^<>\s]{1,998}>")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([QqBb])\?([^?]{0,2000})\?=")
 _BROKEN_WORD = re.compile(r"=\?[^?\s]{1,75}\?[QqBb]\?")
 _QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
@@ -104,19 +104,6 @@ def _sender(values: dict[str, list[str]], *, defects: list[str]) -> Address | No
 def addresses(values: list[object]) -> tuple[Address, ...]:
     """Mailboxes in address header values (raw strings or header objects), decoded."""
     return _address_list([unfold(_as_text(str(v), hints=())) for v in values], defects=[])
-
-
-def message_ids(value: str) -> tuple[str, ...]:
-    """The `<id>` tokens of a Message-ID list, in order, without repeats.
-
-    A lone id without angle brackets (some mailers write them) is accepted and bracketed.
-    """
-    found = _MSGID.findall(value)
-    if not found:
-        bare = value.strip()
-        if bare and "@" in bare and " " not in bare and "<" not in bare and len(bare) < 998:
-            found = [f"<{bare}>"]
-    return tuple(dict.fromkeys(found))
 
 
 def parse_date(value: str | None, *, defects: list[str]) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.parser
 import email.policy
 import re
@@ -10,6 +11,16 @@ from parsers import auto, commands, header_block, headers, quotes, structure, su
 from parsers.message import NotAMailError, ParsedMessage
 
 MAX_HEADER_LINES = 500
+MAX_HEAD_BYTES = 1_048_576
+"""The most of a header block `parse_head` reads."""
+MAX_FALLBACK_TEXT = 1_048_576
+MAX_PARTS = 1000
+"""More MIME delimiter lines than this and the mail is read as headers plus raw text: the
+standard library's parser takes about half a millisecond per part, and a stranger chooses."""
+_MIME_LINE = re.compile(
+    rb"(?m)^(?:--[^\r\n]*|Content-[A-Za-z-]+:[^\r\n]*|[ \t]+[^\r\n]*=[^\r\n]*)\r?$"
+)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 """Header lines looked at to decide whether the input is a mail."""
 _FIELD_NAME = re.compile(rb"([!-9;-~]{1,76})[ \t]{0,8}:")
 _MAIL_FIELDS = frozenset(
@@ -20,10 +31,67 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def parse(raw: bytes, *, tag_prefix: str = "") -> ParsedMessage:
-    """Parse one mail. Raises `NotAMailError` only for input that is not a mail at all."""
+    """Parse one mail. Raises `NotAMailError` only for input that is not a mail at all.
+
+    A MIME tree nested deeper than the standard library's parser can follow (it recurses; a
+    stranger can nest a thousand levels) is read as its headers and its raw text, with a defect.
+    """
     start = header_start(raw)
     if start is None:
         raise NotAMailError("input has no header block: not a mail")
+    if raw.count(b"\n--", start) > MAX_PARTS:
+        return _raw_text(raw, start, tag_prefix=tag_prefix, why=f"more than {MAX_PARTS} MIME parts")
+    try:
+        message = _parse(raw, start, tag_prefix=tag_prefix)
+    except RecursionError:
+        return _raw_text(raw, start, tag_prefix=tag_prefix, why="MIME nested too deeply")
+    too_deep = any(d.startswith("MIME nesting too deep") for d in message.defects)
+    if too_deep and not message.full_text:
+        return _raw_text(raw, start, tag_prefix=tag_prefix, why="MIME nested too deeply")
+    return message
+
+
+def parse_head(raw: bytes, *, tag_prefix: str = "") -> ParsedMessage:
+    """Parse only the header block (for mail above the desk's size limit); the body is a note."""
+    start = header_start(raw)
+    if start is None:
+        raise NotAMailError("input has no header block: not a mail")
+    size = f"{len(raw) / 1_048_576:.1f} MB"
+    return _head_only(
+        raw,
+        start,
+        tag_prefix=tag_prefix,
+        text=f"(too large to show: {size}; the whole mail is kept)",
+        defect=f"too large: {size}, only the headers were parsed",
+    )
+
+
+def _raw_text(raw: bytes, start: int, *, tag_prefix: str, why: str) -> ParsedMessage:
+    """The headers and the body's lines as text, MIME delimiters and part headers left out."""
+    end = _HEADER_END.search(raw, start)
+    body = raw[end.end() : end.end() + MAX_FALLBACK_TEXT] if end else b""
+    text = _MIME_LINE.sub(b"", body).decode("utf-8", "replace")
+    text = "\n".join(line for line in text.splitlines() if line.strip())
+    defect = f"{why}: only the headers and the raw text were read"
+    return _head_only(raw, start, tag_prefix=tag_prefix, text=text, defect=defect)
+
+
+def _head_only(raw: bytes, start: int, *, tag_prefix: str, text: str, defect: str) -> ParsedMessage:
+    end = _HEADER_END.search(raw, start, start + MAX_HEAD_BYTES)
+    head = raw[start : end.start() if end else start + MAX_HEAD_BYTES]
+    message = _parse(head + b"\r\n\r\n", 0, tag_prefix=tag_prefix)
+    return dataclasses.replace(
+        message,
+        body=text,
+        full_text=text,
+        html=None,
+        attachments=(),
+        commands=(),
+        defects=(*message.defects, defect),
+    )
+
+
+def _parse(raw: bytes, start: int, *, tag_prefix: str) -> ParsedMessage:
     msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(
         header_block.repair_folding(raw[start:])
     )
@@ -48,7 +116,7 @@ def parse(raw: bytes, *, tag_prefix: str = "") -> ParsedMessage:
         full_text=body.text,
         html=body.html,
         attachments=body.attachments,
-        auto=auto.classify(msg, head),
+        auto=auto.classify(msg, head, text=new_text or body.text),
         commands=commands.find_commands(new_text),
         defects=_defects(raw, start, head.defects + body.defects),
         headers=head.all,
@@ -73,8 +141,10 @@ def header_start(raw: bytes) -> int | None:
         offset += len(lines[0]) + 1
         lines = lines[1:]
     first = lines[0]
-    shaped = first.startswith((b"From ", b">From ")) or _FIELD_NAME.match(first)
-    if b"\x00" in first or not shaped:
+    field = _FIELD_NAME.match(first)
+    shaped = first.startswith((b"From ", b">From ")) or field
+    known = field is not None and field.group(1).lower() in _MAIL_FIELDS
+    if not shaped or (b"\x00" in first and not known):  # a NUL in a From: line is still mail
         return None
     for line in lines:
         if not line.strip(b"\r"):

@@ -24,14 +24,14 @@ _DROP_CLASSES = frozenset(
         "moz-cite-prefix", "moz-signature", "protonmail_quote", "applemailquote",
         "ms-outlook-mobile-reference-message", "zmail_extra", "replyquote",
     }
-)
+)  # fmt: skip
 _STOP_IDS = frozenset(
     {
         "divrplyfwdmsg", "appendonsend", "olk_src_body_section", "stopspelling",
         "mail-editor-reference-message-container", "isreplycontent", "isforwardcontent",
         "reply-content", "original-content", "zwchr",
     }
-)
+)  # fmt: skip
 _STOP_CLASSES = frozenset({"outlookmessageheader", "qmquote", "reply_quote_container"})
 
 

@@ -30,7 +30,7 @@ _MOBILE_WORDS = (
     "outlook", "mail", "windows", "device", "tablet", "handy", "mobilgerät", "smartphone", "cell",
     "htc", "nokia", "huawei", "xiaomi", "pixel", "airmail", "mailbox", "sparrow", "typeapp",
     "bluemail", "spark", "yahoo", "aol", "gmail", "newton", "superhuman", "proton", "k-9",
-)
+)  # fmt: skip
 _EXCUSE = ("please excuse", "excuse", "pardon", "sorry for", "forgive", "bitte", "désolé")
 _CJK_FOOTERS = re.compile(
     r"(?:发自我的|發自我的|来自我的|從我的|从我的|寄自我的)[^\n]{1,40}|"

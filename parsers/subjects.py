@@ -14,10 +14,53 @@ from __future__ import annotations
 import re
 
 REPLY_WORDS = (
-    "re", "fwd", "fw", "aw", "wg", "sv", "vs", "vl", "antw", "antwort", "doorst", "r", "rif",
-    "tr", "rv", "enc", "res", "ref", "réf", "rép", "odp", "pd", "ynt", "ilt", "İlt", "vá",
-    "továbbítás", "απ", "σχετ", "πρθ", "ответ", "отв", "переслать", "השב", "הועבר",
-    "回复", "回覆", "答复", "答覆", "转发", "轉寄", "转寄", "轉發", "返信", "転送", "회신", "전달",
+    "re",
+    "fwd",
+    "fw",
+    "aw",
+    "wg",
+    "sv",
+    "vs",
+    "vl",
+    "antw",
+    "antwort",
+    "doorst",
+    "r",
+    "rif",
+    "tr",
+    "rv",
+    "enc",
+    "res",
+    "ref",
+    "réf",
+    "rép",
+    "odp",
+    "pd",
+    "ynt",
+    "ilt",
+    "İlt",
+    "vá",
+    "továbbítás",
+    "απ",
+    "σχετ",
+    "πρθ",
+    "ответ",
+    "отв",
+    "переслать",
+    "השב",
+    "הועבר",
+    "回复",
+    "回覆",
+    "答复",
+    "答覆",
+    "转发",
+    "轉寄",
+    "转寄",
+    "轉發",
+    "返信",
+    "転送",
+    "회신",
+    "전달",
 )
 """Reply and forward prefixes in the languages our customers write in (matched ignoring case)."""
 
@@ -28,6 +71,17 @@ _PREFIX = re.compile(
 )
 _OTHER_BRACKET = re.compile(r"\[[^\[\]]{1,80}\]")
 _FWD_WRAPPER = re.compile(r"\[(?:fwd?|fw)[ \t]{0,3}:([^\[\]]{1,500})\]", re.IGNORECASE)
+MAX_TICKET = 2**31 - 1
+_FOREIGN_TAG = re.compile(
+    r"\[[ \t]{0,3}(?:ticket|case|request|req|incident|inc|sr|issue|tt|ref|id)[ \t]{0,3}"
+    r"(?:id[ \t]{0,3})?[#:=\-_ ]{0,4}[A-Z0-9\-]{0,12}\d{2,}[ \t]{0,3}\]"
+    r"|\[[A-Z][A-Z0-9]{1,9}-\d{1,10}\]"
+    r"|\[[a-z0-9.\-]{2,60}\.[a-z]{2,12}[ \t]#\d{1,10}\]"
+    r"|\(\s?case[ \t]{0,3}#?\d{4,}\s?\)"
+    r"|ref:_[0-9A-Za-z]{5,}\._[0-9A-Za-z]{5,}:ref"
+    r"|##\d{2,}##",
+    re.IGNORECASE,
+)
 _TRAILING_FWD = re.compile(r"[ \t]{0,10}\((?:fwd?|fw)\)\Z", re.IGNORECASE)
 
 
@@ -42,9 +96,33 @@ def tag_pattern(tag_prefix: str = "") -> re.Pattern[str]:
 
 
 def ticket_ref(subject: str, *, tag_prefix: str = "") -> int | None:
-    """The ticket number in our subject tag (the first one), or None."""
+    """The ticket number in our subject tag (the first one), or None.
+
+    A number outside 1..MAX_TICKET (ticket ids are 32-bit) names no ticket: None.
+    """
     match = tag_pattern(tag_prefix).search(subject)
-    return int(match.group(1)) if match else None
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if 1 <= number <= MAX_TICKET else None
+
+
+def has_reply_prefix(subject: str) -> bool:
+    """Whether the subject starts with a reply or forward prefix (`Re:`, `Fwd:`, `AW:`...)."""
+    text = subject.strip()
+    return _PREFIX.match(text) is not None or _FWD_WRAPPER.match(text) is not None
+
+
+def foreign_ticket_tag(subject: str, *, tag_prefix: str = "") -> str | None:
+    """Another help desk's ticket tag in the subject (`[Ticket#4711]`, `[SR-123]`...), or None.
+
+    Our own tag never counts. Used to keep two desks from acknowledging each other forever.
+    """
+    ours = tag_pattern(tag_prefix)
+    for match in _FOREIGN_TAG.finditer(subject[:2000]):
+        if not ours.fullmatch(match.group(0)):
+            return match.group(0)
+    return None
 
 
 def clean_subject(subject: str, *, tag_prefix: str = "") -> str:

@@ -63,18 +63,26 @@ def test_gmail_vacation_is_an_autoreply_and_keeps_every_reason() -> None:
     assert "Precedence: bulk" in found.reasons
 
 
+AWAY = "I am out of the office until 3 March and will reply when I return."
+
+
 @pytest.mark.parametrize(
-    ("subject", "kind"),
+    ("subject", "body", "kind"),
     [
-        ("Automatic reply: Printer on fire", "autoreply"),
-        ("Out of Office: Printer on fire", "autoreply"),
-        ("Abwesenheitsnotiz: Drucker", "autoreply"),
-        ("Re: Automatic reply: Printer", None),
-        ("Is the automatic reply: feature broken?", None),
+        ("Automatic reply: Printer on fire", AWAY, "autoreply"),
+        ("Out of Office: Printer on fire", AWAY, "autoreply"),
+        ("Abwesenheitsnotiz: Drucker", "Ich bin bis 3.3. nicht im Büro.", "autoreply"),
+        ("Re: Automatic reply: Printer", AWAY, None),
+        ("Is the automatic reply: feature broken?", AWAY, None),
+        ("Automatic reply: Printer on fire", "Hello,\n\nplease help.", None),
+        ("Out of Office: is your shop open on Sunday?", "Are you open on Sunday?", None),
     ],
 )
-def test_auto_reply_subjects_only_as_a_prefix(subject: str, kind: str | None) -> None:
-    raw = mail(f"From: ann@example.com\nTo: support@example.com\nSubject: {subject}")
+def test_auto_reply_subjects_only_as_a_prefix_and_with_an_absence_notice(
+    subject: str, body: str, kind: str | None
+) -> None:
+    """A subject alone never decides: without auto-reply headers, the text must be a notice."""
+    raw = mail(f"From: ann@example.com\nTo: support@example.com\nSubject: {subject}", body=body)
     assert verdict(raw).kind == kind
 
 

@@ -10,8 +10,9 @@ from email.message import Message
 
 import pytest
 
-from parsers.headers import addresses, decode_words, message_ids, read_headers, split_addresses
+from parsers.headers import addresses, decode_words, read_headers, split_addresses
 from parsers.message import Address
+from parsers.message_ids import message_ids
 
 
 def _msg(raw: bytes) -> Message:
@@ -74,7 +75,7 @@ def test_read_headers_basic_fields() -> None:
     head = read_headers(
         _msg(
             b"From: =?utf-8?q?Ren=C3=A9e?= <RENEE@Example.COM>\r\n"
-            b"To: a@x.org, \"Doe, John\" <john@x.org>\r\n"
+            b'To: a@x.org, "Doe, John" <john@x.org>\r\n'
             b"To: second@x.org\r\n"
             b"Cc: Team: c@x.org, d@x.org;\r\n"
             b"Reply-To: <help@x.org>\r\n"

@@ -20,8 +20,15 @@ def _body(raw: bytes) -> Body:
 def _multipart(kind: str, *parts: bytes, boundary: bytes = b"XX") -> bytes:
     inner = b"".join(b"--" + boundary + b"\n" + part + b"\n" for part in parts)
     return (
-        b"Content-Type: multipart/" + kind.encode() + b'; boundary="' + boundary + b'"\n\n'
-        + inner + b"--" + boundary + b"--\n"
+        b"Content-Type: multipart/"
+        + kind.encode()
+        + b'; boundary="'
+        + boundary
+        + b'"\n\n'
+        + inner
+        + b"--"
+        + boundary
+        + b"--\n"
     )
 
 
@@ -96,7 +103,7 @@ def test_tnef_stays_a_single_attachment() -> None:
             b"attachment; filename*0*=iso-2022-jp''%1B%24B%24%22%1B%28B; filename*1=.txt",
             "あ.txt",
         ),
-        (b"attachment; filename*0=\"long \"; filename*1=\"name.pdf\"", "long name.pdf"),
+        (b'attachment; filename*0="long "; filename*1="name.pdf"', "long name.pdf"),
         (b"attachment; filename*=utf-8''bad%ZZ%E2%82%AC.txt", "bad%ZZ€.txt"),
         (b'attachment; filename="=?utf-8?B?w6lsw6h2ZS5wZGY=?="', "élève.pdf"),
         (b"attachment; filename==?utf-8?Q?r=C3=A9sum=C3=A9.doc?=", "résumé.doc"),
@@ -104,12 +111,13 @@ def test_tnef_stays_a_single_attachment() -> None:
         (b'attachment; filename="C:\\\\Users\\\\x\\\\report.xls"', "report.xls"),
         (b'attachment; filename="a\x01b\x7fc.txt"', "abc.txt"),
         (b'attachment; filename=".."', None),
-        (b"attachment; filename=\"Gr\xc3\xbc\xc3\x9fe.txt\"", "Grüße.txt"),
+        (b'attachment; filename="Gr\xc3\xbc\xc3\x9fe.txt"', "Grüße.txt"),
     ],
 )
 def test_attachment_filenames(disposition: bytes, filename: str | None) -> None:
     part = (
-        b"Content-Type: application/octet-stream\nContent-Disposition: " + disposition
+        b"Content-Type: application/octet-stream\nContent-Disposition: "
+        + disposition
         + b"\n\ndata\n"
     )
     body = _body(HEAD + _multipart("mixed", PLAIN, part))
@@ -249,7 +257,7 @@ GB_NAME = "绩效管理.xls"
 
 def test_raw_8bit_filename_uses_the_enclosing_multipart_charset() -> None:
     part = (
-        b"Content-Type: application/octet-stream;\n name=\"" + GB_NAME.encode("gb2312") + b"\"\n"
+        b'Content-Type: application/octet-stream;\n name="' + GB_NAME.encode("gb2312") + b'"\n'
         b"Content-Disposition: attachment\n\nxx\n"
     )
     raw = HEAD + _multipart("mixed", PLAIN, part).replace(
@@ -272,7 +280,7 @@ def test_attached_message_named_by_raw_8bit_subject_in_its_own_charset() -> None
 def test_filename_never_holds_lone_surrogates() -> None:
     part = (
         b"Content-Type: application/octet-stream\n"
-        b"Content-Disposition: attachment; filename=\"\xff\xfe\xfd.bin\"\n\nxx\n"
+        b'Content-Disposition: attachment; filename="\xff\xfe\xfd.bin"\n\nxx\n'
     )
     (attachment,) = _body(HEAD + _multipart("mixed", PLAIN, part)).attachments
     assert attachment.filename is not None
