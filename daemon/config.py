@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
-from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -26,29 +24,13 @@ from pydantic import (
     model_validator,
 )
 
-ENV_VAR = "REPLYDESK_CONFIG"
-DEFAULT_PATH = Path("replydesk.toml")
+from daemon import configfile
+from daemon.configfile import ConfigError, ConfigProblem
+from daemon.storage.schema import is_memory_url
+
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    file: str
-    key: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.key}: {self.reason}"
-
-
-class ConfigError(Exception):
-    """The configuration is unusable; `problems` lists every reason with its file and key."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 class _Frozen(BaseModel):
@@ -91,6 +73,9 @@ class Desk(_Frozen):
     reply_secret_env: str | None = None
     reply_secret_file: Path | None = None
     max_acks_per_sender_per_hour: int = Field(default=5, ge=0)
+    max_acks_per_sender_per_day: int = Field(default=40, ge=0)
+    max_acks_per_domain_per_day: int = Field(default=200, ge=0)
+    max_mail_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
 
     @field_validator("addresses")
     @classmethod
@@ -107,6 +92,21 @@ class Desk(_Frozen):
 
 class Database(_Frozen):
     url: str = "sqlite:///replydesk.db"
+
+    @field_validator("url")
+    @classmethod
+    def _persistent(cls, value: str) -> str:
+        if is_memory_url(value):
+            raise ValueError(f"{value!r} is an in-memory database: it would keep nothing")
+        scheme = value.partition("://")[0]
+        if not scheme or (not value.partition("://")[2] and not scheme.startswith("sqlite")):
+            raise ValueError(f"not a database URL: {value!r}")
+        return value
+
+
+class Runners(_Frozen):
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    quarantine_retry_seconds: float = Field(default=900.0, ge=0)
 
 
 class Smtp(_Secret):
@@ -206,6 +206,7 @@ class Settings(_Frozen):
     database: Database = Database()
     smtp: Smtp | None = None
     outbox: Outbox = Outbox()
+    runners: Runners = Runners()
     mailboxes: tuple[Mailbox, ...] = ()
     maildirs: tuple[MaildirSource, ...] = ()
     engineers: tuple[Engineer, ...] = ()
@@ -224,36 +225,21 @@ class Settings(_Frozen):
             raise ValueError(f"engineer addresses must be unique; repeated: {', '.join(dupes)}")
         return self
 
-    def reply_secret(self) -> SecretStr:
-        """The secret that signs reply addresses; a fixed development value when unset."""
+    def reply_secret(self) -> SecretStr | None:
+        """The secret that signs reply addresses; None when none is configured (no default)."""
         holder = _Secret(
             password_env=self.desk.reply_secret_env, password_file=self.desk.reply_secret_file
         )
-        return holder.password() or SecretStr("replydesk-development-secret")
-
-
-def locate(explicit: str | os.PathLike[str] | None) -> Path:
-    """The config path: `--config`, else `$REPLYDESK_CONFIG`, else `./replydesk.toml`."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get(ENV_VAR)
-    return Path(env) if env else DEFAULT_PATH
+        secret = holder.password()
+        if secret is not None and len(secret.get_secret_value().strip()) < 16:
+            raise ValueError("the reply secret is shorter than 16 characters")
+        return secret
 
 
 def load(path: Path, *, required: bool = True) -> Settings:
     """Read, validate and resolve one config file; raise `ConfigError` listing every problem."""
-    name = str(path)
-    if not path.exists():
-        if required:
-            raise ConfigError([ConfigProblem(name, "-", "file not found (run `replydesk init`)")])
-        return Settings(source=path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigProblem(name, "-", f"cannot read: {exc}")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([ConfigProblem(name, "-", f"not valid TOML: {exc}")]) from None
-    return validate(data, source=path)
+    data = configfile.read(path, required=required)
+    return validate(data, source=path) if data or required else Settings(source=path)
 
 
 def validate(data: dict[str, Any], *, source: Path) -> Settings:
@@ -306,11 +292,7 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     desk = settings.desk.model_copy(
         update={"reply_secret_file": absolute(settings.desk.reply_secret_file)}
     )
-    database = settings.database
-    if database.url.startswith("sqlite:///") and not database.url.startswith("sqlite:////"):
-        relative = database.url.removeprefix("sqlite:///")
-        if relative and relative != ":memory:":
-            database = Database(url=f"sqlite:///{base / relative}")
+    database = Database(url=configfile.resolve_sqlite(settings.database.url, base))
     return settings.model_copy(
         update={
             "outbox": outbox,
@@ -339,5 +321,21 @@ def _secret_problems(settings: Settings) -> list[ConfigProblem]:
     try:
         settings.reply_secret()
     except ValueError as exc:
-        problems.append(ConfigProblem(file, "desk.reply_secret", str(exc)))
+        key = (
+            "desk.reply_secret_file" if settings.desk.reply_secret_file else "desk.reply_secret_env"
+        )
+        problems.append(ConfigProblem(file, key, str(exc)))
     return problems
+
+
+def missing_secrets(settings: Settings) -> list[ConfigProblem]:
+    """What `config check` requires beyond a valid file: the reply-address secret."""
+    if settings.reply_secret() is not None:
+        return []
+    return [
+        ConfigProblem(
+            str(settings.source),
+            "desk.reply_secret_file",
+            "missing: reply addresses need a secret (`replydesk init` writes one)",
+        )
+    ]

@@ -1,7 +1,12 @@
-"""The database handle: engine set-up per backend, transactions, and schema migrations.
+"""The database handle: engine set-up per backend, transactions, errors classified, migrations.
 
 SQLite gets WAL, foreign keys and `BEGIN IMMEDIATE` write transactions (so concurrent writers wait
-for each other instead of failing on a lock upgrade); PostgreSQL is used as it comes.
+for each other instead of failing on a lock upgrade); `read()` opens a plain deferred transaction
+that never takes the write lock. PostgreSQL is used as it comes.
+
+Every SQLAlchemy error leaving `transaction()` or `read()` is mapped once (see `classify`) to
+`DatabaseUnavailableError` (transient: back off), `DataRefusedError` or `ConflictError` (the
+item is at fault), or `SchemaBehindError`, so callers never inspect driver errors.
 """
 
 from __future__ import annotations
@@ -11,25 +16,50 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from daemon.errors import ConflictError, StorageError
+from daemon.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    DataRefusedError,
+    SchemaBehindError,
+    StorageError,
+)
+from daemon.storage.schema import HEAD, is_memory_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_SECONDS = 30.0
+
+# SQLSTATE classes and codes that mean "the database, not the data": connection exceptions,
+# operator intervention (admin shutdown, pg_terminate_backend), lock/statement timeouts,
+# deadlocks and serialisation failures, insufficient resources, system errors.
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58", "XX")
+_TRANSIENT_SQLSTATES = frozenset({"55P03", "55006"})
+_SCHEMA_SQLSTATES = frozenset({"42P01", "42703"})  # undefined table, undefined column
+_SQLITE_TRANSIENT = ("locked", "busy", "disk i/o", "unable to open", "readonly", "disk is full")
+_SQLITE_SCHEMA = ("no such table", "no such column", "has no column")
 
 
 class Database:
     """One engine and its sessions; `transaction()` is the only way code writes."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_seconds: float = SQLITE_BUSY_SECONDS) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_seconds=busy_seconds)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(replydesk_read=True), expire_on_commit=False
+        )
 
     @property
     def backend(self) -> str:
@@ -37,44 +67,122 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any error."""
-        session = self._sessions()
+        """A session in one write transaction: committed on success, rolled back on any error."""
+        with self._session(self._sessions) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading only; on SQLite it never holds or waits for the write lock."""
+        with self._session(self._readers) as session:
+            yield session
+
+    @contextmanager
+    def _session(self, factory: sessionmaker[Session]) -> Iterator[Session]:
+        session = factory()
         try:
             with session.begin():
                 yield session
-        except IntegrityError as exc:
-            raise ConflictError(f"database conflict: {exc.orig}") from exc
         except SQLAlchemyError as exc:
-            raise StorageError(f"database error: {type(exc).__name__}: {exc}") from exc
+            raise classify(exc) from exc
         finally:
             session.close()
 
+    def healthy(self) -> bool:
+        """Whether a trivial query works now (tells a sick database from a bad item)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None for an empty database)."""
+        try:
+            with self.read() as session:
+                return session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SchemaBehindError:
+            return None
+
+    def require_current(self) -> None:
+        """Raise `SchemaBehindError` unless the database is at this code's schema revision."""
+        found = self.revision()
+        if found != HEAD:
+            raise SchemaBehindError(
+                f"database schema is at {found or 'nothing'}, this replydesk needs {HEAD}: "
+                "run `replydesk db upgrade` (a daemon start does it too)"
+            )
+
     def upgrade(self) -> None:
         """Apply every pending migration (idempotent)."""
-        with self.engine.begin() as connection:
-            config = alembic_config(self.url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        from alembic import command  # noqa: PLC0415 - only migrating pays for importing alembic
+
+        try:
+            with self.engine.begin() as connection:
+                config = alembic_config(self.url)
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except SQLAlchemyError as exc:
+            raise classify(exc) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def alembic_config(url: str) -> AlembicConfig:
+def classify(exc: SQLAlchemyError) -> StorageError:
+    """Map a SQLAlchemy error to whose fault it is (see `daemon.errors`)."""
+    detail = f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return DatabaseUnavailableError(f"database connection lost: {detail}")
+    if isinstance(exc, IntegrityError):
+        sqlstate = _sqlstate(exc)
+        if sqlstate == "23505" or "unique" in str(exc.orig).lower():
+            return ConflictError(f"database conflict: {exc.orig}")
+        return DataRefusedError(f"database refused the data: {detail}")
+    sqlstate = _sqlstate(exc)
+    if sqlstate is not None:
+        if sqlstate in _SCHEMA_SQLSTATES:
+            return SchemaBehindError(f"database schema does not match: {detail}")
+        if sqlstate in _TRANSIENT_SQLSTATES or sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES:
+            return DatabaseUnavailableError(f"database unavailable: {detail}")
+        return DataRefusedError(f"database refused the data: {detail}")
+    message = str(getattr(exc, "orig", exc)).lower()
+    if isinstance(exc, InterfaceError):
+        return DatabaseUnavailableError(f"database unavailable: {detail}")
+    if isinstance(exc, OperationalError):
+        if any(word in message for word in _SQLITE_SCHEMA):
+            return SchemaBehindError(f"database schema does not match: {detail}")
+        if any(word in message for word in _SQLITE_TRANSIENT) or "connect" in message:
+            return DatabaseUnavailableError(f"database unavailable: {detail}")
+        return DataRefusedError(f"database refused the data: {detail}")
+    if isinstance(exc, StatementError | DBAPIError):
+        return DataRefusedError(f"database refused the data: {detail}")
+    return DatabaseUnavailableError(f"database error: {detail}")
+
+
+def _sqlstate(exc: SQLAlchemyError) -> str | None:
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code if isinstance(code, str) and len(code) == 5 else None
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config as AlembicConfig  # noqa: PLC0415 - as above
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_seconds: float = SQLITE_BUSY_SECONDS) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    database = parsed.database or ""
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    if not is_memory_url(url):
+        Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": busy_seconds, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -82,12 +190,13 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read = connection.get_execution_options().get("replydesk_read", False)
+        connection.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
     return engine

@@ -1,31 +1,38 @@
 """Intake: the one durable first step every source takes with a mail.
 
 `store()` commits the raw bytes and where they were seen, in one transaction, before the source
-acknowledges the mail (moves or flags it on the server, deletes the Maildir file, exits 0 to the
-MTA). Two keys make a replay a no-op: the receipt (source, source key — for IMAP
-"UIDVALIDITY:UID") and the message key (Message-ID, or a hash of the raw bytes where it is
-missing), so the same mail seen in two watched mailboxes is stored, and becomes a ticket, once.
+acknowledges the mail (moves or flags it on the server, moves the Maildir file, exits 0 to the
+MTA). Two keys make a replay a no-op:
+
+- the receipt (source, source key): for IMAP "UIDVALIDITY:UID", for a Maildir the file name and
+  a hash of its bytes (a reused name with other bytes is another mail);
+- the message key: a fingerprint of the content with the trace headers each delivery adds
+  dropped (`parsers.fingerprint`), so one mail delivered to two watched mailboxes, or twice with
+  other line ends, is stored once and becomes one ticket.
+
+The Message-ID is kept beside the key, not as it: a second mail with a reused Message-ID and
+other content is a new mail, stored with a note. `store()` is plain SQL over `dbapi.Plain` so
+`replydesk ingest` never imports SQLAlchemy; the daemon passes its own pooled connection.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from parsers.fingerprint import fingerprint
+from parsers.message_ids import head_message_id
 
 from daemon.errors import ConflictError, StorageError
-from daemon.storage.database import Database
-from daemon.storage.models import Inbound, InboundState, Receipt
+from daemon.storage.bounded import fit, fit_key
+from daemon.storage.dbapi import Plain, from_database
 
-_MESSAGE_ID = re.compile(
-    rb"^message-id[ \t]*:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]{1,250}>)", re.IGNORECASE | re.MULTILINE
-)
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+if TYPE_CHECKING:
+    from daemon.storage.database import Database
+
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +47,7 @@ class Envelope:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "mail_from": self.mail_from,
-            "rcpt_to": list(self.rcpt_to),
-            **self.extra,
-        }
+        return {"mail_from": self.mail_from, "rcpt_to": list(self.rcpt_to), **self.extra}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,57 +60,99 @@ class Stored:
 
 
 def message_key(raw: bytes) -> str:
-    """Message-ID from the header block, or a SHA-256 of the bytes where there is none."""
-    match = _HEADER_END.search(raw)
-    head = raw[: match.start()] if match else raw[:65536]
-    found = _MESSAGE_ID.search(head)
-    if found:
-        return "mid:" + found.group(1).decode("ascii", "replace")
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return "fp:" + fingerprint(raw)
 
 
-def store(db: Database, raw: bytes, envelope: Envelope) -> Stored:
+def store(db: Plain | Database, raw: bytes, envelope: Envelope) -> Stored:
     """Commit the raw mail and its receipt; idempotent under replays and races."""
-    for _attempt in range(3):
+    if isinstance(db, Plain):
+        return _store_plain(db, raw, envelope)
+    plain = from_database(db)
+    try:
+        return _store_plain(plain, raw, envelope)
+    finally:
+        plain.close()
+
+
+def _store_plain(db: Plain, raw: bytes, envelope: Envelope) -> Stored:
+    key = message_key(raw)
+    message_id = head_message_id(raw)
+    for _attempt in range(ATTEMPTS):
         try:
-            with db.transaction() as session:
-                return _store(session, raw, envelope)
+            with db.transaction():
+                return _store(db, raw, envelope, key, message_id)
         except ConflictError:
             continue  # another process stored the same mail between our look-up and insert
     raise StorageError("could not store mail: repeated key conflicts")
 
 
-def _store(session: Session, raw: bytes, envelope: Envelope) -> Stored:
+def _store(db: Plain, raw: bytes, envelope: Envelope, key: str, message_id: str | None) -> Stored:
+    source = fit(envelope.source, 40)
+    own_key = f"{key}@{envelope.received_at.isoformat()}#{secrets.token_hex(6)}"
+    source_key = fit_key(envelope.source_key or own_key, 300)
     if envelope.source_key is not None:
-        seen = session.scalar(
-            select(Receipt.inbound_id).where(
-                Receipt.source == envelope.source, Receipt.source_key == envelope.source_key
-            )
+        seen = db.scalar(
+            "SELECT inbound_id FROM receipts WHERE source = :source AND source_key = :key",
+            {"source": source, "key": source_key},
         )
         if seen is not None:
             return Stored(inbound_id=seen, created=False, duplicate_of_receipt=True)
-    key = message_key(raw)
-    inbound = session.scalar(select(Inbound).where(Inbound.message_key == key))
-    created = inbound is None
-    if inbound is None:
-        inbound = Inbound(
-            message_key=key,
-            raw=raw,
-            size=len(raw),
-            source=envelope.source,
-            received_at=envelope.received_at,
-            state=InboundState.STORED,
-            attempts=0,
+    inbound_id = db.scalar("SELECT id FROM inbound WHERE message_key = :key", {"key": key})
+    created = inbound_id is None
+    if inbound_id is None:
+        inbound_id = _insert(db, raw, envelope, key=key, message_id=message_id, source=source)
+    db.execute(
+        "INSERT INTO receipts (source, source_key, inbound_id, received_at, envelope) "
+        "VALUES (:source, :key, :inbound, :at, :envelope)",
+        {
+            "source": source,
+            "key": source_key,
+            "inbound": inbound_id,
+            "at": db.time(envelope.received_at),
+            "envelope": db.json(_clean_json(envelope.to_json())),
+        },
+    )
+    return Stored(inbound_id=inbound_id, created=created, duplicate_of_receipt=False)
+
+
+def _insert(
+    db: Plain, raw: bytes, envelope: Envelope, *, key: str, message_id: str | None, source: str
+) -> int:
+    notes = []
+    mid = fit_key(message_id, 300) if message_id else None
+    if mid is not None:
+        earlier = db.scalar(
+            "SELECT id FROM inbound WHERE message_id = :mid ORDER BY id LIMIT 1", {"mid": mid}
         )
-        session.add(inbound)
-        session.flush()
-    session.add(
-        Receipt(
-            source=envelope.source,
-            source_key=envelope.source_key or f"{key}@{envelope.received_at.isoformat()}",
-            inbound_id=inbound.id,
-            received_at=envelope.received_at,
-            envelope=envelope.to_json(),
+        if earlier is not None:
+            notes.append(
+                f"Message-ID {fit(message_id or '', 200)} was already used by inbound "
+                f"{earlier}, with other content: stored as a new mail"
+            )
+    return int(
+        db.scalar(
+            "INSERT INTO inbound (message_key, message_id, raw, size, source, received_at, "
+            "state, attempts, notes, forced) VALUES (:key, :mid, :raw, :size, :source, :at, "
+            "'stored', 0, :notes, :forced) RETURNING id",
+            {
+                "key": key,
+                "mid": mid,
+                "raw": raw,
+                "size": len(raw),
+                "source": source,
+                "at": db.time(envelope.received_at),
+                "notes": db.json(notes),
+                "forced": False,
+            },
         )
     )
-    return Stored(inbound_id=inbound.id, created=created, duplicate_of_receipt=False)
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return fit(value, 2000)
+    if isinstance(value, dict):
+        return {fit(str(k), 200): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(v) for v in value[:100]]
+    return value

@@ -4,6 +4,11 @@ Two rules hold the design together: the raw bytes of every mail are stored befor
 happens to it (`Inbound`, `Receipt`), and every change to a ticket is an append-only `Event` with
 its actor and cause, so metrics can be recomputed from the log at any time. Outgoing mail is an
 `Outbox` row written in the same transaction as the change that caused it.
+
+Work that a runner claims (`Inbound`, `Outbox`, `Job`) names its `Holder`: a live process with a
+heartbeat. A holder that is gone loses its claims within seconds (`daemon.storage.holders`).
+Every column a mail can fill uses a type from `daemon.storage.types`, so no value a stranger
+writes can be refused by the database for its length or its bytes.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from daemon.storage.types import Clean, CleanJSON, CleanText, Key
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -66,6 +72,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
         list[str]: JSON(),
+        list[dict[str, Any]]: JSON(),
         bytes: LargeBinary(),
     }
 
@@ -91,6 +98,12 @@ class OutboxState(enum.StrEnum):
     FAILED = "failed"
 
 
+class JobState(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
 def _enum(kind: type[enum.StrEnum]) -> Enum:
     return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
@@ -99,8 +112,8 @@ class Contact(Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    address: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(Key(254), unique=True)
+    name: Mapped[str] = mapped_column(Clean(200), default="")
     created_at: Mapped[datetime]
 
 
@@ -113,8 +126,11 @@ class Engineer(Base):
     address: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     tier: Mapped[int] = mapped_column(Integer, default=1)
-    skills: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    skills: Mapped[list[str]] = mapped_column(default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    hours_start: Mapped[str] = mapped_column(String(5), default="09:00")
+    hours_end: Mapped[str] = mapped_column(String(5), default="17:00")
+    days: Mapped[list[str]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -124,11 +140,11 @@ class Ticket(Base):
     __tablename__ = "tickets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    subject: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(CleanText())
     status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), index=True)
     severity: Mapped[str | None] = mapped_column(String(40))
     category: Mapped[str | None] = mapped_column(String(80))
-    mailbox: Mapped[str] = mapped_column(String(40))
+    mailbox: Mapped[str] = mapped_column(Clean(40))
     requester_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("engineers.id"), index=True)
     tier: Mapped[int] = mapped_column(Integer, default=1)
@@ -141,20 +157,46 @@ class Ticket(Base):
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
 
 
-class Inbound(Base):
-    """One mail as it arrived: raw bytes kept, keyed by Message-ID (or a hash of the bytes)."""
+class Holder(Base):
+    """A running process that may claim work: who it is, and when it last said it is alive."""
 
-    __tablename__ = "inbound"
+    __tablename__ = "holders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_key: Mapped[str] = mapped_column(String(300), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    process_start: Mapped[int] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+
+
+class Inbound(Base):
+    """One mail as it arrived: raw bytes kept, keyed by a fingerprint of its content.
+
+    `message_key` is the SHA-256 of the mail with its trace headers dropped and line ends
+    normalised (`parsers.fingerprint`): two deliveries of one mail share it, two different mails
+    with one reused Message-ID do not. `message_id` is the normalised Message-ID, for lookups.
+    """
+
+    __tablename__ = "inbound"
+    __table_args__ = (Index("ix_inbound_claim", "state", "holder_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(100), unique=True)
+    message_id: Mapped[str | None] = mapped_column(Key(300), index=True)
     raw: Mapped[bytes]
     size: Mapped[int] = mapped_column(BigInteger)
-    source: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(Clean(40))
     received_at: Mapped[datetime]
-    state: Mapped[InboundState] = mapped_column(_enum(InboundState), index=True)
+    state: Mapped[InboundState] = mapped_column(_enum(InboundState))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("holders.id"))
+    notes: Mapped[list[str]] = mapped_column(CleanJSON(), default=list)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(CleanText())
+    error: Mapped[str | None] = mapped_column(CleanText())
     processed_at: Mapped[datetime | None]
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
 
@@ -166,11 +208,11 @@ class Receipt(Base):
     __table_args__ = (UniqueConstraint("source", "source_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(40))
-    source_key: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(Clean(40))
+    source_key: Mapped[str] = mapped_column(Key(300))
     inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound.id"), index=True)
     received_at: Mapped[datetime]
-    envelope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    envelope: Mapped[dict[str, Any]] = mapped_column(CleanJSON(), default=dict)
 
 
 class Message(Base):
@@ -183,14 +225,14 @@ class Message(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     direction: Mapped[str] = mapped_column(String(3))
     public: Mapped[bool] = mapped_column(Boolean, default=True)
-    message_id: Mapped[str | None] = mapped_column(String(300))
-    in_reply_to: Mapped[str | None] = mapped_column(String(300))
-    subject: Mapped[str] = mapped_column(Text, default="")
-    author_address: Mapped[str] = mapped_column(String(254))
-    author_name: Mapped[str] = mapped_column(String(200), default="")
+    message_id: Mapped[str | None] = mapped_column(Key(300))
+    in_reply_to: Mapped[str | None] = mapped_column(Key(300))
+    subject: Mapped[str] = mapped_column(CleanText(), default="")
+    author_address: Mapped[str] = mapped_column(Key(254))
+    author_name: Mapped[str] = mapped_column(Clean(200), default="")
     author_kind: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str] = mapped_column(Text, default="")
-    full_text: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(CleanText(), default="")
+    full_text: Mapped[str] = mapped_column(CleanText(), default="")
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id"))
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[datetime]
@@ -206,11 +248,11 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
-    filename: Mapped[str | None] = mapped_column(String(300))
-    content_type: Mapped[str] = mapped_column(String(120))
+    filename: Mapped[str | None] = mapped_column(Clean(300))
+    content_type: Mapped[str] = mapped_column(Clean(120))
     size: Mapped[int] = mapped_column(BigInteger)
     inline: Mapped[bool] = mapped_column(Boolean)
-    content_id: Mapped[str | None] = mapped_column(String(300))
+    content_id: Mapped[str | None] = mapped_column(Key(300))
 
 
 class Event(Base):
@@ -221,28 +263,76 @@ class Event(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
-    actor: Mapped[str] = mapped_column(String(300))
+    actor: Mapped[str] = mapped_column(Clean(300))
     kind: Mapped[str] = mapped_column(String(40), index=True)
-    cause: Mapped[str] = mapped_column(String(300))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cause: Mapped[str] = mapped_column(Clean(300))
+    data: Mapped[dict[str, Any]] = mapped_column(CleanJSON(), default=dict)
 
 
 class Outbox(Base):
-    """A mail to send, rendered once so its bytes and Message-ID stay the same across retries."""
+    """A mail to send, rendered once so its bytes and Message-ID stay the same across retries.
+
+    `to_key` is the first recipient's normalised address (`parsers.address_parts.address_key`),
+    so acknowledgement limits count a person, not each spelling of their address.
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_to_key", "to_key", "created_at"),
+        Index("ix_outbox_to_domain", "to_domain", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     message_id: Mapped[str] = mapped_column(String(300), unique=True)
-    envelope_from: Mapped[str] = mapped_column(String(254))
-    recipients: Mapped[list[str]] = mapped_column()
+    envelope_from: Mapped[str] = mapped_column(Key(254))
+    recipients: Mapped[list[str]] = mapped_column(CleanJSON())
+    to_key: Mapped[str] = mapped_column(Key(254))
+    to_domain: Mapped[str] = mapped_column(Key(254))
     raw: Mapped[bytes]
     state: Mapped[OutboxState] = mapped_column(_enum(OutboxState))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("holders.id"))
     next_attempt_at: Mapped[datetime]
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(CleanText())
+    refused: Mapped[dict[str, Any]] = mapped_column(CleanJSON(), default=dict)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """Scheduled work as a row, so timers survive restarts and several daemons share them.
+
+    `key` makes scheduling idempotent: scheduling a job whose key exists does nothing.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(Key(200), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    due_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(CleanJSON(), default=dict)
+    state: Mapped[JobState] = mapped_column(_enum(JobState))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("holders.id"))
+    last_error: Mapped[str | None] = mapped_column(CleanText())
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class Bounce(Base):
+    """A delivery report, kept with what it says, for matching to our outbox later."""
+
+    __tablename__ = "bounces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound.id"), unique=True)
+    original_message_id: Mapped[str | None] = mapped_column(Key(300), index=True)
+    recipients: Mapped[list[dict[str, Any]]] = mapped_column(CleanJSON(), default=list)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
+    created_at: Mapped[datetime]

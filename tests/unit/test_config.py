@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon import config
+from daemon import config, configfile
 from daemon.cli import main
-from daemon.config import ConfigError
+from daemon.configfile import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -129,14 +129,15 @@ path = "m"
 
 def test_config_path_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REPLYDESK_CONFIG", str(tmp_path / "env.toml"))
-    assert config.locate("explicit.toml") == Path("explicit.toml")
-    assert config.locate(None) == tmp_path / "env.toml"
+    assert configfile.locate("explicit.toml") == Path("explicit.toml")
+    assert configfile.locate(None) == tmp_path / "env.toml"
     monkeypatch.delenv("REPLYDESK_CONFIG")
-    assert config.locate(None) == Path("replydesk.toml")
+    assert configfile.locate(None) == Path("replydesk.toml")
 
 
 def test_check_summarises_a_good_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, '[desk]\naddresses = ["Help@Desk.test"]\n')
+    (tmp_path / "secret").write_text("s" * 40)
+    path = write(tmp_path, '[desk]\naddresses = ["Help@Desk.test"]\nreply_secret_file = "secret"\n')
     assert main(["--config", str(path), "config", "check"]) == 0
     assert "ok" in capsys.readouterr().out
     assert config.load(path).desk.address == "help@desk.test"

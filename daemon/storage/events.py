@@ -1,0 +1,209 @@
+"""The one module that writes events: typed kinds, typed payloads validated on write.
+
+Every change to a ticket, and every decision about a mail, is an append-only `events` row with
+its actor (`contact:ADDRESS`, `engineer:ADDRESS`, `system`), its cause (`inbound:ID`,
+`outbox:ID`, `job:ID`) and a payload whose shape its kind fixes. The site's metrics are computed
+from these rows alone, so payloads carry what a metric needs: a status change its `from` and
+`to`; an assignment its `from`, `to`, strategy and who else was considered; an SLA segment its
+start, end and whether the clock ran; a routing decision the rules that hit, as data.
+
+    record(session, StatusChanged(from_="pending", to="open", reason="..."), ticket_id=7, ...)
+    payload = read(row)    # the typed payload back, for replays and metrics
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from daemon.storage.models import Event
+from rules.hits import Hit
+
+FROM = AliasChoices("from", "from_")  # `from` in the stored JSON; `from_` in Python
+
+
+class EventKind(enum.StrEnum):
+    CREATED = "created"
+    MESSAGE_RECEIVED = "message_received"
+    STATUS_CHANGED = "status_changed"
+    ACKNOWLEDGED = "acknowledged"
+    ACK_WITHHELD = "ack_withheld"
+    ASSIGNED = "assigned"
+    SLA_SEGMENT = "sla_segment"
+    MAIL_SENT = "mail_sent"
+    MAIL_FAILED = "mail_failed"
+    INBOUND_IGNORED = "inbound_ignored"
+    INBOUND_QUARANTINED = "inbound_quarantined"
+    INBOUND_RELEASED = "inbound_released"
+    BOUNCE_RECEIVED = "bounce_received"
+    JOB_FAILED = "job_failed"
+
+
+class RuleHit(BaseModel):
+    """One rule that decided something: its name, the field it read, what matched, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    field: str
+    matched: str
+    reason: str
+
+    @classmethod
+    def of(cls, hit: Hit) -> RuleHit:
+        return cls(rule=hit.rule, field=hit.field, matched=hit.matched, reason=hit.reason)
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[EventKind]
+
+
+class Created(Payload):
+    kind = EventKind.CREATED
+    inbound: int
+    mailbox: str
+    hits: list[RuleHit] = []
+
+
+class MessageReceived(Payload):
+    kind = EventKind.MESSAGE_RECEIVED
+    message: int
+    inbound: int
+    public: bool
+    hits: list[RuleHit] = []
+
+
+class StatusChanged(Payload):
+    kind = EventKind.STATUS_CHANGED
+    from_: str = Field(serialization_alias="from", validation_alias=FROM)
+    to: str
+    reason: str
+
+
+class Acknowledged(Payload):
+    kind = EventKind.ACKNOWLEDGED
+    outbox: int
+
+
+class AckWithheld(Payload):
+    kind = EventKind.ACK_WITHHELD
+    hits: list[RuleHit]
+
+
+class Assigned(Payload):
+    """Who had the ticket, who has it now, by which strategy, and who else was considered."""
+
+    kind = EventKind.ASSIGNED
+    from_: int | None = Field(serialization_alias="from", validation_alias=FROM)
+    to: int | None
+    strategy: str
+    considered: list[str] = []
+    reason: str
+
+
+class SlaSegment(Payload):
+    """A stretch of a ticket's life in which its SLA clock either ran or was stopped."""
+
+    kind = EventKind.SLA_SEGMENT
+    target: str
+    start: datetime
+    end: datetime
+    clock_ran: bool
+    business_seconds: int = Field(ge=0)
+
+
+class MailSent(Payload):
+    kind = EventKind.MAIL_SENT
+    outbox: int
+    to: list[str]
+    refused: dict[str, str] = {}
+
+
+class MailFailed(Payload):
+    kind = EventKind.MAIL_FAILED
+    outbox: int
+    to: list[str]
+    error: str
+
+
+class InboundIgnored(Payload):
+    kind = EventKind.INBOUND_IGNORED
+    inbound: int
+    hits: list[RuleHit]
+
+
+class InboundQuarantined(Payload):
+    kind = EventKind.INBOUND_QUARANTINED
+    inbound: int
+    attempts: int
+    error: str
+
+
+class InboundReleased(Payload):
+    """A set-aside mail (ignored or quarantined) sent back for processing, by hand or by a job."""
+
+    kind = EventKind.INBOUND_RELEASED
+    inbound: int
+    was: str
+    force_ticket: bool
+
+
+class BounceReceived(Payload):
+    kind = EventKind.BOUNCE_RECEIVED
+    inbound: int
+    bounce: int
+    original_message_id: str | None
+    recipients: list[str]
+
+
+class JobFailed(Payload):
+    kind = EventKind.JOB_FAILED
+    job: int
+    job_kind: str
+    attempts: int
+    error: str
+
+
+PAYLOADS: dict[EventKind, type[Payload]] = {
+    cls.kind: cls for cls in Payload.__subclasses__() if hasattr(cls, "kind")
+}
+
+
+def record(
+    session: Session,
+    payload: Payload,
+    *,
+    ticket_id: int | None,
+    at: datetime,
+    actor: str,
+    cause: str,
+) -> Event:
+    """Append one event; the payload was validated when it was built."""
+    event = Event(
+        ticket_id=ticket_id,
+        at=at,
+        actor=actor,
+        kind=payload.kind.value,
+        cause=cause,
+        data=payload.model_dump(mode="json", by_alias=True),
+    )
+    session.add(event)
+    return event
+
+
+def read(event: Event) -> Payload:
+    """The typed payload of a stored event (raises on an unknown kind or a bad payload)."""
+    return PAYLOADS[EventKind(event.kind)].model_validate(event.data)
+
+
+def hits(found: tuple[Hit, ...]) -> list[RuleHit]:
+    return [RuleHit.of(hit) for hit in found]
+
+
+def as_dict(payload: Payload) -> dict[str, Any]:
+    return payload.model_dump(mode="json", by_alias=True)
