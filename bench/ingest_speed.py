@@ -20,6 +20,7 @@ import pstats
 import resource
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,11 +33,12 @@ from psycopg import sql
 from sqlalchemy import func, select
 
 from daemon import config
-from daemon.mail.outbox import MaildirTransport, send_due
-from daemon.storage import intake
+from daemon.mail.transports import MaildirTransport
+from daemon.runners.outgoing import OutgoingRunner
+from daemon.runners.process import ProcessRunner
+from daemon.storage import holders, intake
 from daemon.storage.database import Database
 from daemon.storage.models import Inbound, Message, Outbox, OutboxState, Ticket
-from daemon.workflow.pipeline import Pipeline
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -109,30 +111,29 @@ def run_backend(
             )
         stored = _phase(backend, "store", len(samples), start)
         _check("stored mails", created, expected.stored)
+        holder = holders.register(db, "bench")
         start = time.perf_counter()
         with profiled(profile == "process", f"{backend} process"):
-            processed = process_all(Pipeline(settings, db, clock=lambda: NOW))
+            runner = ProcessRunner(settings, db, holder_id=holder, clock=lambda: NOW)
+            processed = runner.run_pass(threading.Event())
         processing = _phase(backend, "process", processed, start)
         check_processed(db, expected)
         start = time.perf_counter()
         with profiled(profile == "send", f"{backend} send"):
             transport = MaildirTransport(settings.outbox.maildir)
-            report = send_due(db, transport, settings.outbox, clock=lambda: NOW)
+            sender = OutgoingRunner(
+                db, transport, settings.outbox, holder_id=holder, clock=lambda: NOW
+            )
+            sender.run_pass(threading.Event())
+            report = sender.report
         sending = _phase(backend, "send", report.sent, start)
         check_sent(db, settings.outbox.maildir, expected, report.sent)
+        holders.stop(db, holder)
     finally:
         db.dispose()
     total = stored.seconds + processing.seconds + sending.seconds
     whole = Phase(backend, "end-to-end", len(samples), total, peak_rss_kib())
     return [stored, processing, sending, whole]
-
-
-def process_all(pipeline: Pipeline) -> int:
-    """Run passes until no stored mail is left; the number of mails handled."""
-    processed = 0
-    while outcomes := pipeline.process_pending():
-        processed += len(outcomes)
-    return processed
 
 
 def _envelope(index: int, sample: Sample) -> intake.Envelope:

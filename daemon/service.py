@@ -1,9 +1,16 @@
-"""The daemon: source threads store mail; one worker turns it into tickets and sends the outbox.
+"""The daemon: sources store mail; runners process, send and run jobs; a supervisor keeps them.
 
-`run_once()` is one pass over every source, then processing, then sending (for cron and tests).
-`run_forever()` keeps a thread per source (IDLE or polling) and a worker that wakes when a source
-stored something, or every few seconds for due outbox mail. Setting `stop` (SIGTERM) lets each
-thread finish the mail in hand; nothing half-done is left that a restart would not finish.
+`run_once()` is one pass: every source, then processing until nothing is stored, then due jobs,
+then sending (for cron, `ingest` and tests). `run_forever()` runs each stage in its own thread,
+so sending never waits for processing and processing never waits for sending:
+
+- one thread per source (IDLE or polling; `daemon.sources.run_forever` reconnects with backoff);
+- one per runner (process, outgoing, jobs), woken when there may be work, and every few seconds;
+- a heartbeat that keeps our holder alive and takes back the work of holders that are gone.
+
+A runner that meets an unavailable database backs off and says so; one that raises anything else
+is logged and restarted with doubling delays. Setting `stop` (SIGTERM) lets every thread finish
+the item in hand; the claims left are given back when the holder stops.
 """
 
 from __future__ import annotations
@@ -15,16 +22,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from daemon.config import Settings
-from daemon.errors import ReplydeskError
-from daemon.mail.outbox import SendReport, Transport, send_due, transport_for
+from daemon.errors import DatabaseUnavailableError, ReplydeskError, StorageError
+from daemon.mail.transports import Transport, transport_for
+from daemon.runners.base import Runner
+from daemon.runners.jobs import JobRunner
+from daemon.runners.outgoing import OutgoingRunner, SendReport
+from daemon.runners.process import Outcome, ProcessRunner
 from daemon.sources import Source, run_forever
 from daemon.sources.imap import ImapSource
 from daemon.sources.maildir import MaildirSourceReader
+from daemon.storage import holders
 from daemon.storage.database import Database
-from daemon.workflow.pipeline import Outcome, Pipeline, sync_engineers
+from daemon.workflow.team import sync_engineers
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+MAX_RESTART_DELAY = 60.0
 
 
 def utc_now() -> datetime:
@@ -36,7 +49,20 @@ class PassReport:
     stored: dict[str, int] = field(default_factory=dict)
     source_errors: dict[str, str] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
+    jobs: int = 0
     sent: SendReport = field(default_factory=SendReport)
+
+
+@dataclass(slots=True)
+class Stages:
+    """The runners of one holder."""
+
+    process: ProcessRunner
+    outgoing: OutgoingRunner
+    jobs: JobRunner
+
+    def all(self) -> tuple[Runner[object], ...]:
+        return (self.process, self.outgoing, self.jobs)  # type: ignore[return-value]
 
 
 class Daemon:
@@ -54,13 +80,29 @@ class Daemon:
         self.clock = clock
         self.transport = transport or transport_for(settings.smtp, settings.outbox)
         self.sources = sources if sources is not None else build_sources(settings, db, clock)
-        self.pipeline = Pipeline(settings, db, clock=clock)
-        self._wake = threading.Event()
 
     def start(self) -> None:
         """Bring the schema up to date and the team in line with the configuration."""
         self.db.upgrade()
         sync_engineers(self.db, self.settings)
+
+    def stages(self, holder_id: int) -> Stages:
+        return Stages(
+            process=ProcessRunner(self.settings, self.db, holder_id=holder_id, clock=self.clock),
+            outgoing=OutgoingRunner(
+                self.db,
+                self.transport,
+                self.settings.outbox,
+                holder_id=holder_id,
+                clock=self.clock,
+            ),
+            jobs=JobRunner(
+                self.db,
+                holder_id=holder_id,
+                clock=self.clock,
+                max_attempts=self.settings.runners.max_attempts,
+            ),
+        )
 
     def run_once(self) -> PassReport:
         report = PassReport()
@@ -72,40 +114,141 @@ class Daemon:
                 log.warning("source %s: %s", source.name, exc)
             finally:
                 source.close()
-        report.outcomes, report.sent = self.drain()
+        report.outcomes, report.jobs, report.sent = self.drain()
         return report
 
-    def drain(self) -> tuple[list[Outcome], SendReport]:
-        """Process every stored mail, then send every due outbox row."""
-        return self.pipeline.process_pending(), self.send()
-
-    def send(self) -> SendReport:
-        return send_due(self.db, self.transport, self.settings.outbox, clock=self.clock)
+    def drain(self) -> tuple[list[Outcome], int, SendReport]:
+        """Process every stored mail, run due jobs (and what they released), send what is due."""
+        holder_id = holders.register(self.db, "once")
+        try:
+            holders.reap(self.db, max_attempts=self.settings.runners.max_attempts)
+            stages = self.stages(holder_id)
+            never = threading.Event()
+            stages.process.run_pass(never)
+            if stages.jobs.run_pass(never):
+                stages.process.run_pass(never)
+            stages.outgoing.run_pass(never)
+            return stages.process.outcomes, stages.jobs.done, stages.outgoing.report
+        finally:
+            try:
+                holders.stop(self.db, holder_id)
+            except StorageError as exc:
+                log.warning("could not give back our claims (a restart reaps them): %s", exc)
 
     def run_forever(self, stop: threading.Event, *, tick: float = 5.0) -> None:
+        holder_id = holders.register(self.db, "daemon")
+        stages = self.stages(holder_id)
+        wake = {name: threading.Event() for name in ("process", "outgoing", "jobs")}
         threads = [
-            threading.Thread(
-                target=run_forever,
-                args=(source, stop),
-                kwargs={"on_stored": self._wake.set, "poll_seconds": source.poll_seconds},
-                name=f"source-{source.name}",
-                daemon=True,
+            _thread(
+                f"source-{source.name}",
+                stop,
+                run_forever,
+                source,
+                stop,
+                on_stored=wake["process"].set,
+                poll_seconds=source.poll_seconds,
             )
             for source in self.sources
         ]
+        threads += [
+            _thread(
+                "process",
+                stop,
+                _runner_loop,
+                stages.process,
+                stop,
+                wake["process"],
+                tick=tick,
+                after=wake["outgoing"].set,
+            ),
+            _thread(
+                "outgoing", stop, _runner_loop, stages.outgoing, stop, wake["outgoing"], tick=tick
+            ),
+            _thread(
+                "jobs",
+                stop,
+                _runner_loop,
+                stages.jobs,
+                stop,
+                wake["jobs"],
+                tick=tick,
+                after=wake["process"].set,
+            ),
+            _thread("heartbeat", stop, self._heartbeat, stages, stop),
+        ]
         for thread in threads:
             thread.start()
-        log.info("replydesk running: %d source(s)", len(threads))
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                self.drain()
-            except ReplydeskError as exc:
-                log.warning("worker pass failed: %s; retrying", exc)
-            self._wake.wait(tick)
+        log.info("replydesk running: %d source(s), holder %d", len(self.sources), holder_id)
+        stop.wait()
+        for event in wake.values():
+            event.set()
         for thread in threads:
             thread.join(timeout=60)
+        try:
+            holders.stop(self.db, stages.process.holder_id)
+        except StorageError as exc:
+            log.warning("could not give back our claims (a restart reaps them): %s", exc)
         log.info("replydesk stopped")
+
+    def _heartbeat(self, stages: Stages, stop: threading.Event) -> None:
+        max_attempts = self.settings.runners.max_attempts
+        while not stop.wait(holders.HEARTBEAT_SECONDS):
+            try:
+                if not holders.beat(self.db, stages.process.holder_id):
+                    holder_id = holders.register(self.db, "daemon")
+                    log.error(
+                        "our holder was reaped (heartbeat stalled?); now holder %d", holder_id
+                    )
+                    for runner in stages.all():
+                        runner.holder_id = holder_id
+                holders.reap(self.db, max_attempts=max_attempts)
+            except StorageError as exc:
+                log.warning("heartbeat: %s", exc)
+
+
+def _runner_loop(
+    runner: Runner[object],
+    stop: threading.Event,
+    wake: threading.Event,
+    *,
+    tick: float,
+    after: Callable[[], None] | None = None,
+) -> None:
+    """Run passes when woken or every `tick`; back off while the database is unavailable."""
+    delay = 1.0
+    while not stop.is_set():
+        wake.clear()
+        try:
+            handled = runner.run_pass(stop)
+        except DatabaseUnavailableError as exc:
+            log.warning("%s; retrying in %.0f s", exc, delay)
+            stop.wait(delay)
+            delay = min(delay * 2, MAX_RESTART_DELAY)
+            continue
+        delay = 1.0
+        if handled and after is not None:
+            after()
+        wake.wait(tick)
+
+
+def _thread(
+    name: str, stop: threading.Event, target: Callable[..., None], *args: object, **kwargs: object
+) -> threading.Thread:
+    """A thread whose body is restarted, with doubling delays, if it raises."""
+
+    def supervised() -> None:
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                target(*args, **kwargs)
+                return
+            except Exception:
+                log.exception("%s crashed; restarting in %.0f s", name, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, MAX_RESTART_DELAY)
+
+    return threading.Thread(target=supervised, name=name)
 
 
 def build_sources(settings: Settings, db: Database, clock: Clock) -> list[Source]:

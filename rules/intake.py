@@ -1,8 +1,19 @@
 """What to do with one incoming mail: a new ticket, a message on an existing one, or nothing.
 
 A pure decision: the daemon gathers the facts (the parsed message, the tickets its headers and
-subject point at, how many acknowledgements this sender got lately) and this module decides, with
-the reasons, so every decision can be logged as an event and replayed later.
+subject point at, the acknowledgements this sender and their domain got lately) and this module
+decides, with the rules that hit, so every decision can be recorded as an event and replayed.
+
+The order, first match wins: our own mail coming back, a delivery report, no sender, the thread
+(see `pick_thread`), an auto-reply outside any thread, else a new ticket. A new ticket is
+acknowledged unless a machine wrote the mail, a rate limit is reached (per person per hour and
+per day, per domain per day; a person is `address_key`, so `help+1@x` and `help+2@x` count
+together), or the mail looks like another help desk answering our own mail of a moment ago.
+
+Threading (`pick_thread`): the In-Reply-To match first, then a match on a Message-ID we sent
+(nobody else can have made it first), then References from the newest. A match on a customer's
+Message-ID that more than one sender has used never moves the mail to a ticket whose requester
+is someone else: a stranger who copied an ID cannot steer another customer's replies.
 """
 
 from __future__ import annotations
@@ -11,9 +22,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from parsers import ParsedMessage
+from rules.hits import Hit
 
 LOOP_HEADER = "X-Replydesk-Loop"
-Action = Literal["new_ticket", "attach", "ignore"]
+Action = Literal["new_ticket", "attach", "ignore", "bounce"]
+Via = Literal["in_reply_to", "our_message", "references"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +39,44 @@ class TicketFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadCandidate:
+    """A ticket one of the mail's thread headers points at, and how much to trust the pointer."""
+
+    ticket: TicketFacts
+    via: Via
+    message_id: str
+    ours: bool
+    id_senders: int
+
+
+@dataclass(frozen=True, slots=True)
+class AckLimits:
+    per_person_hour: int = 5
+    per_person_day: int = 40
+    per_domain_day: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class AckCounts:
+    """Acknowledgements sent lately to this sender (as a person) and to their domain."""
+
+    person_hour: int = 0
+    person_day: int = 0
+    domain_day: int = 0
+    mailed_just_now: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class IntakeFacts:
     message: ParsedMessage
     our_addresses: frozenset[str]
     engineers: frozenset[str]
-    by_headers: TicketFacts | None
-    by_tag: TicketFacts | None
-    acks_last_hour: int
-    max_acks_per_hour: int
+    threads: tuple[ThreadCandidate, ...] = ()
+    by_tag: TicketFacts | None = None
+    acks: AckCounts = AckCounts()
+    limits: AckLimits = AckLimits()
+    foreign_tag: str | None = None
+    forced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +86,11 @@ class Route:
     public: bool
     reopen: bool
     acknowledge: bool
-    reasons: tuple[str, ...]
+    hits: tuple[Hit, ...]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(hit.reason for hit in self.hits)
 
 
 def is_ours(address: str, our_addresses: frozenset[str]) -> bool:
@@ -53,87 +100,133 @@ def is_ours(address: str, our_addresses: frozenset[str]) -> bool:
 
 
 def route(facts: IntakeFacts) -> Route:
-    """Decide, in this order: our own mail, bounces, thread by headers, thread by tag, new."""
+    """Decide, in this order: our own mail, bounces, no sender, thread, auto-reply, new."""
     message = facts.message
     sender = message.from_.address if message.from_ else ""
-    if message.header(LOOP_HEADER) is not None:
-        return _ignore(f"carries our {LOOP_HEADER} header: our own mail came back")
+    if facts.forced and sender:
+        return _forced(facts, sender)
+    loop = message.header(LOOP_HEADER)
+    if loop is not None:
+        return _ignore(Hit("loop", LOOP_HEADER, loop, "our own mail came back"))
     if sender and is_ours(sender, facts.our_addresses):
-        return _ignore(f"sent from our own address {sender}")
+        return _ignore(Hit("own-address", "from", sender, f"sent from our own address {sender}"))
     if message.auto.kind == "bounce":
-        return _ignore("delivery report: " + "; ".join(message.auto.reasons))
+        why = "; ".join(message.auto.reasons)
+        hit = Hit("bounce", "structure", why, f"delivery report: {why}")
+        return Route("bounce", None, False, False, False, (hit,))
     if not sender:
-        return _ignore("no sender address: nobody to answer or file it under")
-    thread, why = _thread(facts)
+        return _ignore(Hit("no-sender", "from", "", "no sender address: nobody to answer"))
+    thread, hits = pick_thread(facts, sender)
     if thread is not None and thread.status != "closed":
-        return _attach(facts, thread, why)
+        return _attach(facts, thread, sender, hits)
     if message.auto.kind == "autoreply":
-        return _ignore("auto-reply that belongs to no open ticket")
-    reasons = [why] if thread is not None else ["no thread matched: a new request"]
+        why = "; ".join(message.auto.reasons)
+        return _ignore(
+            *hits, Hit("autoreply", "auto", why, f"auto-reply in no open ticket ({why})")
+        )
     if thread is not None:
-        reasons[0] += f"; ticket #{thread.id} is closed, so this is a follow-up"
-    acknowledge, ack_reasons = _acknowledge(facts, sender)
-    return Route(
-        action="new_ticket",
-        ticket_id=None,
-        public=True,
-        reopen=False,
-        acknowledge=acknowledge,
-        reasons=(*reasons, *ack_reasons),
-    )
+        hits.append(
+            Hit("closed-follow-up", "ticket", str(thread.id), f"#{thread.id} is closed: new ticket")
+        )
+    else:
+        hits.append(Hit("new-request", "thread", "", "no thread matched: a new request"))
+    acknowledge, ack_hit = _acknowledge(facts, sender)
+    return Route("new_ticket", None, True, False, acknowledge, (*hits, ack_hit))
 
 
-def _thread(facts: IntakeFacts) -> tuple[TicketFacts | None, str]:
-    if facts.by_headers is not None:
-        return facts.by_headers, f"In-Reply-To/References name a message of #{facts.by_headers.id}"
+def _forced(facts: IntakeFacts, sender: str) -> Route:
+    """An operator released a set-aside mail as a person's: thread it or open a ticket."""
+    by_hand = Hit("by-hand", "inbound", "", "released by hand as a person's mail")
+    thread, hits = pick_thread(facts, sender)
+    if thread is not None and thread.status != "closed":
+        return _attach(facts, thread, sender, [by_hand, *hits])
+    acknowledge, ack_hit = _acknowledge(facts, sender, machine_checked=True)
+    return Route("new_ticket", None, True, False, acknowledge, (by_hand, *hits, ack_hit))
+
+
+def pick_thread(facts: IntakeFacts, sender: str) -> tuple[TicketFacts | None, list[Hit]]:
+    """The ticket the mail continues, by the trust order in the module docstring."""
+    hits: list[Hit] = []
+    order = {"in_reply_to": 0, "our_message": 1, "references": 2}
+    for candidate in sorted(facts.threads, key=lambda c: order[c.via]):
+        ticket = candidate.ticket
+        if not candidate.ours and candidate.id_senders > 1 and ticket.requester != sender:
+            hits.append(
+                Hit(
+                    "shared-message-id",
+                    candidate.via,
+                    candidate.message_id,
+                    f"{candidate.message_id} was used by {candidate.id_senders} senders; "
+                    f"not moving {sender} onto #{ticket.id} of {ticket.requester}",
+                )
+            )
+            continue
+        where = {"in_reply_to": "In-Reply-To", "our_message": "our Message-ID in References"}
+        field = where.get(candidate.via, "References")
+        hits.append(
+            Hit(
+                f"thread-{candidate.via.replace('_', '-')}",
+                field,
+                candidate.message_id,
+                f"{field} names a message of #{ticket.id}",
+            )
+        )
+        return ticket, hits
     if facts.by_tag is not None:
-        return facts.by_tag, f"subject tag names #{facts.by_tag.id}"
-    return None, ""
+        ticket = facts.by_tag
+        hits.append(Hit("thread-tag", "subject", str(ticket.id), f"subject tag names #{ticket.id}"))
+        return ticket, hits
+    return None, hits
 
 
-def _attach(facts: IntakeFacts, ticket: TicketFacts, why: str) -> Route:
-    message = facts.message
-    sender = message.from_.address if message.from_ else ""
-    reasons = [why]
+def _attach(facts: IntakeFacts, ticket: TicketFacts, sender: str, hits: list[Hit]) -> Route:
     public = True
-    if message.auto.kind == "autoreply":
+    if facts.message.auto.kind == "autoreply":
         public = False
-        reasons.append("auto-reply kept as an internal note")
+        hits.append(Hit("autoreply-note", "auto", "autoreply", "auto-reply kept as internal"))
     elif sender != ticket.requester and sender not in facts.engineers:
         public = False
-        reasons.append(f"{sender or 'unknown sender'} is not the requester: held as internal")
+        hits.append(
+            Hit("not-requester", "from", sender, f"{sender} is not the requester: held as internal")
+        )
     reopen = public and ticket.status in {"pending", "resolved"}
     if reopen:
-        reasons.append(f"requester replied to a {ticket.status} ticket: reopened")
-    return Route(
-        action="attach",
-        ticket_id=ticket.id,
-        public=public,
-        reopen=reopen,
-        acknowledge=False,
-        reasons=tuple(reasons),
-    )
+        hits.append(
+            Hit("reopen", "status", ticket.status, f"requester replied to a {ticket.status} ticket")
+        )
+    return Route("attach", ticket.id, public, reopen, False, tuple(hits))
 
 
-def _acknowledge(facts: IntakeFacts, sender: str) -> tuple[bool, list[str]]:
-    """RFC 3834 manners: never answer machines, ourselves, lists, or past the rate limit."""
+def _acknowledge(
+    facts: IntakeFacts, sender: str, *, machine_checked: bool = False
+) -> tuple[bool, Hit]:
+    """RFC 3834 manners: never answer machines, ourselves, lists, other desks, or floods."""
     auto = facts.message.auto
-    if auto.kind is not None:
-        return False, [f"no acknowledgement: {auto.kind} ({'; '.join(auto.reasons)})"]
-    if facts.acks_last_hour >= facts.max_acks_per_hour:
-        return False, [
-            f"no acknowledgement: {sender} got {facts.acks_last_hour} in the last hour "
-            f"(limit {facts.max_acks_per_hour})"
-        ]
-    return True, ["acknowledged"]
+    if auto.kind is not None and not machine_checked:
+        why = "; ".join(auto.reasons)
+        return False, Hit(f"no-ack-{auto.kind}", "auto", why, f"no acknowledgement: {auto.kind}")
+    acks, limits = facts.acks, facts.limits
+    if facts.foreign_tag is not None and acks.mailed_just_now:
+        return False, Hit(
+            "no-ack-other-desk",
+            "subject",
+            facts.foreign_tag,
+            f"no acknowledgement: another desk's tag {facts.foreign_tag} answering our mail",
+        )
+    for count, limit, rule, what in (
+        (acks.person_hour, limits.per_person_hour, "no-ack-person-hour", "in the last hour"),
+        (acks.person_day, limits.per_person_day, "no-ack-person-day", "in the last day"),
+        (acks.domain_day, limits.per_domain_day, "no-ack-domain-day", "to its domain today"),
+    ):
+        if count >= limit:
+            return False, Hit(
+                rule,
+                "from",
+                sender,
+                f"no acknowledgement: {sender} got {count} {what} (limit {limit})",
+            )
+    return True, Hit("ack", "from", sender, "acknowledged")
 
 
-def _ignore(reason: str) -> Route:
-    return Route(
-        action="ignore",
-        ticket_id=None,
-        public=False,
-        reopen=False,
-        acknowledge=False,
-        reasons=(reason,),
-    )
+def _ignore(*hits: Hit) -> Route:
+    return Route("ignore", None, False, False, False, hits)

@@ -1,7 +1,13 @@
-"""A Maildir folder as a mail source: stored first, then moved into its `.Processed` folder."""
+"""A Maildir folder as a mail source: stored first, then moved into its `.Processed` folder.
+
+A file's receipt is its unique name (up to the `:2,` flags) plus a hash of its bytes, so a name
+reused for another mail (a careless writer, a restored backup) is another mail, and a move into
+`.Processed` never overwrites a file already there: it takes a new name instead.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -54,7 +60,7 @@ class MaildirSourceReader:
             return 0  # another reader took it
         except OSError as exc:
             raise SourceError(f"maildir {self.name}: cannot read {file.name}: {exc}") from exc
-        key = file.name.split(":", 1)[0]
+        key = f"{file.name.split(':', 1)[0]}:{hashlib.sha256(raw).hexdigest()[:32]}"
         stored = intake.store(
             self.db,
             raw,
@@ -67,7 +73,9 @@ class MaildirSourceReader:
         )
         failpoints.reached("maildir-stored")
         try:
-            os.replace(file, processed / file.name)
+            move_without_overwrite(file, processed)
+        except FileNotFoundError:
+            pass  # another reader moved it after we both stored it
         except OSError as exc:
             raise SourceError(f"maildir {self.name}: cannot move {file.name}: {exc}") from exc
         return int(stored.created)
@@ -77,3 +85,22 @@ class MaildirSourceReader:
 
     def close(self) -> None:
         return None
+
+
+def move_without_overwrite(file: Path, folder: Path) -> Path:
+    """Move `file` into `folder` under its name, or under a new one if that name is taken."""
+    name = file.name
+    for attempt in range(1000):
+        target = folder / (name if attempt == 0 else _renamed(name, attempt))
+        try:
+            os.link(file, target)
+        except FileExistsError:
+            continue
+        os.unlink(file)
+        return target
+    raise OSError(f"no free name for {name} in {folder}")
+
+
+def _renamed(name: str, attempt: int) -> str:
+    base, sep, flags = name.partition(":")
+    return f"{base}.dup{attempt}{sep}{flags}"

@@ -3,7 +3,15 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from parsers import parse
-from rules.intake import IntakeFacts, TicketFacts, is_ours, route
+from rules.intake import (
+    AckCounts,
+    AckLimits,
+    IntakeFacts,
+    ThreadCandidate,
+    TicketFacts,
+    is_ours,
+    route,
+)
 
 OURS = frozenset({"support@desk.test"})
 
@@ -20,16 +28,14 @@ def mail(sender: str = "ann@cust.test", **headers: str) -> bytes:
     return msg.as_bytes()
 
 
-def facts(raw: bytes, **kw: object) -> IntakeFacts:
+def facts(raw: bytes, *, by_headers: TicketFacts | None = None, **kw: object) -> IntakeFacts:
     base: dict[str, object] = {
         "message": parse(raw),
         "our_addresses": OURS,
         "engineers": frozenset({"eve@desk.test"}),
-        "by_headers": None,
-        "by_tag": None,
-        "acks_last_hour": 0,
-        "max_acks_per_hour": 5,
     }
+    if by_headers is not None:
+        base["threads"] = (ThreadCandidate(by_headers, "in_reply_to", "<a@x>", True, 0),)
     base.update(kw)
     return IntakeFacts(**base)  # type: ignore[arg-type]
 
@@ -43,7 +49,7 @@ def test_machines_lists_and_floods_get_no_acknowledgement() -> None:
     assert not route(facts(mail(Auto_Submitted="auto-generated"))).acknowledge
     bulk = route(facts(mail(Precedence="bulk")))
     assert bulk.action == "new_ticket" and not bulk.acknowledge
-    flood = route(facts(mail(), acks_last_hour=5))
+    flood = route(facts(mail(), acks=AckCounts(person_hour=5)))
     assert flood.action == "new_ticket" and not flood.acknowledge
     assert "limit 5" in flood.reasons[-1]
 
@@ -57,7 +63,8 @@ def test_our_own_mail_and_loops_are_ignored() -> None:
 
 def test_bounces_never_make_tickets() -> None:
     decision = route(facts(mail("MAILER-DAEMON@mx.cust.test", Subject="Undelivered Mail")))
-    assert decision.action == "ignore"
+    assert decision.action == "bounce" and not decision.acknowledge
+    assert decision.hits[0].rule == "bounce"
 
 
 def test_headers_win_over_the_tag_and_reopen_a_resolved_ticket() -> None:
@@ -80,7 +87,7 @@ def test_a_stranger_on_a_thread_is_held_as_internal() -> None:
 
 def test_closed_tickets_get_a_follow_up_and_auto_replies_attach_quietly() -> None:
     closed = route(facts(mail(), by_tag=TicketFacts(3, "closed", "ann@cust.test")))
-    assert closed.action == "new_ticket" and "follow-up" in closed.reasons[0]
+    assert closed.action == "new_ticket" and "closed" in closed.reasons[1]
     ooo = route(
         facts(
             mail(Auto_Submitted="auto-replied"), by_headers=TicketFacts(3, "open", "ann@cust.test")
@@ -101,3 +108,65 @@ def test_a_mail_without_sender_is_set_aside_with_the_reason() -> None:
     raw = b"To: support@desk.test\r\nSubject: who am I\r\nMessage-ID: <n@x>\r\n\r\nhello\r\n"
     decision = route(facts(raw))
     assert decision.action == "ignore" and "no sender" in decision.reasons[0]
+
+
+ALICE = TicketFacts(1, "open", "alice@cust.test")
+MALLORY = TicketFacts(2, "open", "mallory@evil.test")
+
+
+def test_our_own_message_id_wins_over_a_copied_customer_id() -> None:
+    """Mallory copied Alice's Message-ID; Alice's reply names our ack and her own ID."""
+    threads = (
+        ThreadCandidate(MALLORY, "references", "<alice1@cust.test>", False, 2),
+        ThreadCandidate(ALICE, "references", "<alice1@cust.test>", False, 2),
+        ThreadCandidate(ALICE, "our_message", "<ack1@desk.test>", True, 0),
+    )
+    decision = route(facts(mail("alice@cust.test"), threads=threads))
+    assert (decision.action, decision.ticket_id, decision.public) == ("attach", 1, True)
+    assert decision.hits[0].rule == "thread-our-message"
+
+
+def test_a_shared_customer_id_never_moves_a_mail_to_someone_elses_ticket() -> None:
+    threads = (
+        ThreadCandidate(MALLORY, "references", "<alice1@cust.test>", False, 2),
+        ThreadCandidate(ALICE, "references", "<alice1@cust.test>", False, 2),
+    )
+    decision = route(facts(mail("alice@cust.test"), threads=threads))
+    assert (decision.action, decision.ticket_id) == ("attach", 1)
+    assert [h.rule for h in decision.hits][:2] == ["shared-message-id", "thread-references"]
+    alone = route(facts(mail("alice@cust.test"), threads=threads[:1]))
+    assert alone.action == "new_ticket"
+
+
+def test_in_reply_to_comes_before_references() -> None:
+    threads = (
+        ThreadCandidate(MALLORY, "references", "<m@evil.test>", False, 1),
+        ThreadCandidate(ALICE, "in_reply_to", "<ack1@desk.test>", True, 0),
+    )
+    decision = route(facts(mail("alice@cust.test"), threads=threads))
+    assert decision.ticket_id == 1 and decision.hits[0].rule == "thread-in-reply-to"
+
+
+def test_acknowledgement_limits_per_person_day_and_domain() -> None:
+    limits = AckLimits(per_person_hour=5, per_person_day=40, per_domain_day=200)
+    day = route(facts(mail(), acks=AckCounts(person_day=40), limits=limits))
+    assert not day.acknowledge and day.hits[-1].rule == "no-ack-person-day"
+    domain = route(facts(mail(), acks=AckCounts(domain_day=200), limits=limits))
+    assert not domain.acknowledge and domain.hits[-1].rule == "no-ack-domain-day"
+    under = route(facts(mail(), acks=AckCounts(4, 39, 199), limits=limits))
+    assert under.acknowledge
+
+
+def test_another_desk_answering_our_mail_gets_no_acknowledgement() -> None:
+    just_now = AckCounts(person_hour=1, mailed_just_now=True)
+    other = route(facts(mail(), acks=just_now, foreign_tag="[Ticket#4711]"))
+    assert other.action == "new_ticket" and not other.acknowledge
+    assert other.hits[-1].rule == "no-ack-other-desk"
+    later = route(facts(mail(), acks=AckCounts(person_hour=1), foreign_tag="[Ticket#4711]"))
+    assert later.acknowledge
+
+
+def test_a_mail_released_by_hand_becomes_a_ticket_even_if_it_looked_automatic() -> None:
+    decision = route(facts(mail(Auto_Submitted="auto-replied"), forced=True))
+    assert decision.action == "new_ticket" and decision.acknowledge
+    assert decision.hits[0].rule == "by-hand"

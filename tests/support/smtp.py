@@ -7,6 +7,10 @@ port mid-test ("relay down, mail goes out once it is back").
 
 AUTH PLAIN/LOGIN is offered without TLS and accepts any user with the Dovecot password, so both a
 client that logs in and one that does not can use it.
+
+Without a Dovecot (``SmtpRelay(None)``) it only records what it accepts, for tests of the sending
+side alone. ``smtputf8=False`` makes it a relay that does not offer SMTPUTF8, and
+``drop_connections()`` hangs up on every client, as a relay's idle timeout would.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Envelope:
     rcpt_tos: tuple[str, ...]
     raw: bytes
     login: str | None
+    mail_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class _Record:
         self.refusal: Refusal | None = None
         self.received: list[Envelope] = []
         self.refused: list[Refused] = []
+        self.sessions: list[asyncio.BaseTransport] = []
 
     def current_refusal(self) -> Refusal | None:
         with self.lock:
@@ -82,6 +88,10 @@ class _Record:
     def add_refused(self, refused: Refused) -> None:
         with self.lock:
             self.refused.append(refused)
+
+    def add_session(self, transport: asyncio.BaseTransport) -> None:
+        with self.lock:
+            self.sessions.append(transport)
 
 
 def deliver_lmtp(dovecot: Dovecot, mail_from: str, rcpt_tos: tuple[str, ...], raw: bytes) -> None:
@@ -98,11 +108,19 @@ def deliver_lmtp(dovecot: Dovecot, mail_from: str, rcpt_tos: tuple[str, ...], ra
 
 
 class _LmtpBridge:
-    """aiosmtpd handler: refuses on demand, otherwise delivers to Dovecot and records."""
+    """aiosmtpd handler: refuses on demand, otherwise delivers to Dovecot (if any) and records."""
 
-    def __init__(self, dovecot: Dovecot, record: _Record) -> None:
+    def __init__(self, dovecot: Dovecot | None, record: _Record) -> None:
         self.dovecot = dovecot
         self.record = record
+
+    async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: SMTP, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        if server.transport is not None:
+            self.record.add_session(server.transport)
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -125,18 +143,22 @@ class _LmtpBridge:
         if refusal and refusal.stage == "data" and any(map(refusal.applies_to, rcpt_tos)):
             self.record.add_refused(Refused(mail_from, rcpt_tos, refusal.code, "data"))
             return refusal.reply()
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(None, deliver_lmtp, self.dovecot, mail_from, rcpt_tos, raw)
-        except (OSError, smtplib.SMTPException) as exc:
-            return f"451 4.3.0 LMTP delivery failed: {type(exc).__name__}: {exc}"
+        if self.dovecot is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(
+                    None, deliver_lmtp, self.dovecot, mail_from, rcpt_tos, raw
+                )
+            except (OSError, smtplib.SMTPException) as exc:
+                return f"451 4.3.0 LMTP delivery failed: {type(exc).__name__}: {exc}"
         login = session.auth_data if isinstance(session.auth_data, str) else None
-        self.record.add_received(Envelope(mail_from, rcpt_tos, raw, login))
+        options = tuple(envelope.mail_options)
+        self.record.add_received(Envelope(mail_from, rcpt_tos, raw, login, options))
         return "250 OK delivered"
 
 
 class _Authenticator:
-    """Accepts any user name with the one Dovecot password."""
+    """Accepts any user name with the one Dovecot password (or, without Dovecot, "secret")."""
 
     def __init__(self, password: str) -> None:
         self.password = password.encode()
@@ -152,10 +174,18 @@ class _Authenticator:
 class SmtpRelay:
     """The aiosmtpd → LMTP bridge: ``with SmtpRelay(dovecot) as relay:``; ``relay.port``."""
 
-    def __init__(self, dovecot: Dovecot, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        dovecot: Dovecot | None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        smtputf8: bool = True,
+    ) -> None:
         self.dovecot = dovecot
         self.host = host
         self.port = port or free_port(host)
+        self.smtputf8 = smtputf8
         self._record = _Record()
         self._controller: Controller | None = None
 
@@ -172,8 +202,9 @@ class SmtpRelay:
             hostname=self.host,
             port=self.port,
             server_hostname="relay.test",
-            authenticator=_Authenticator(self.dovecot.password),
+            authenticator=_Authenticator(self.dovecot.password if self.dovecot else "secret"),
             auth_require_tls=False,
+            enable_SMTPUTF8=self.smtputf8,
         )
         controller.start()
         self._controller = controller
@@ -201,6 +232,30 @@ class SmtpRelay:
         with self._record.lock:
             return list(self._record.received)
 
+    def sessions(self) -> int:
+        """How many client sessions said EHLO since the last ``reset()``."""
+        with self._record.lock:
+            return len(self._record.sessions)
+
+    def drop_connections(self, *, timeout: float = 5.0) -> None:
+        """Hang up on every session since the last ``reset()``, from the server side, and wait."""
+        controller = self._controller
+        if controller is None:
+            raise AssertionError("the relay is not running")
+        done = threading.Event()
+
+        def hang_up() -> None:
+            with self._record.lock:
+                transports = list(self._record.sessions)
+            for transport in transports:
+                if not transport.is_closing():
+                    transport.close()
+            done.set()
+
+        controller.loop.call_soon_threadsafe(hang_up)
+        if not done.wait(timeout):
+            raise AssertionError(f"the relay did not hang up within {timeout} s")
+
     def refused(self) -> list[Refused]:
         with self._record.lock:
             return list(self._record.refused)
@@ -211,6 +266,7 @@ class SmtpRelay:
             self._record.refusal = None
             self._record.received.clear()
             self._record.refused.clear()
+            self._record.sessions.clear()
         self.start()
 
     def wait_for(self, count: int, *, timeout: float = 10.0) -> list[Envelope]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 
 from daemon import config
 from daemon.config import Settings
+from daemon.runners.process import Outcome, ProcessRunner
+from daemon.storage import holders
 from daemon.storage.database import Database
 
 
@@ -53,3 +56,14 @@ def db(settings: Settings) -> Iterator[Database]:
     database.upgrade()
     yield database
     database.dispose()
+
+
+def process(settings: Settings, db: Database, clock: Clock) -> list[Outcome]:
+    """One processing pass by a fresh holder, as `run --once` does it (sending left out)."""
+    holder_id = holders.register(db, "test")
+    try:
+        runner = ProcessRunner(settings, db, holder_id=holder_id, clock=clock)
+        runner.run_pass(threading.Event())
+        return runner.outcomes
+    finally:
+        holders.stop(db, holder_id)

@@ -35,7 +35,7 @@ def test_files_move_only_after_they_are_stored(tmp_path: Path, db: Database, clo
     assert sorted(p.name for p in (root / ".Processed" / "cur").iterdir()) == ["a", "b:2,S"]
     with db.transaction() as session:
         assert session.scalar(select(func.count(Inbound.id))) == 2
-        keys = set(session.scalars(select(Receipt.source_key)))
+        keys = {k.rpartition(":")[0] for k in session.scalars(select(Receipt.source_key))}
     assert keys == {"maildir:a", "maildir:b"}
 
 
@@ -72,3 +72,19 @@ def test_unreadable_folder_is_a_source_error(tmp_path: Path, db: Database, clock
     reader = MaildirSourceReader(MaildirSource(name="x", path=blocker), db, clock=clock)
     with pytest.raises(SourceError, match="maildir x"):
         reader.poll()
+
+
+def test_a_reused_file_name_is_another_mail_and_never_overwrites(
+    tmp_path: Path, db: Database, clock: Clock
+) -> None:
+    root = maildir(tmp_path)
+    reader = MaildirSourceReader(MaildirSource(name="local", path=root), db, clock=clock)
+    (root / "new" / "1.eml").write_bytes(mail(1))
+    assert reader.poll() == 1
+    (root / "new" / "1.eml").write_bytes(mail(2))  # a careless writer reuses the name
+    assert reader.poll() == 1
+    kept = sorted((root / ".Processed" / "cur").iterdir())
+    assert [p.name for p in kept] == ["1.dup1.eml", "1.eml"] or len(kept) == 2
+    assert {p.read_bytes() for p in kept} == {mail(1), mail(2)}
+    with db.read() as session:
+        assert session.scalar(select(func.count(Inbound.id))) == 2

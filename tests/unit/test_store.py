@@ -4,10 +4,10 @@ from email.message import EmailMessage
 
 from sqlalchemy import func, select
 
-from daemon.storage import intake
+from daemon.storage import dbapi, intake
 from daemon.storage.database import Database
 from daemon.storage.intake import Envelope, message_key
-from daemon.storage.models import Inbound, Receipt
+from daemon.storage.models import Inbound, InboundState, Receipt
 from tests.unit.conftest import Clock
 
 
@@ -62,13 +62,51 @@ def test_raw_bytes_are_kept_exactly(db: Database, clock: Clock) -> None:
         assert session.get_one(Inbound, stored.inbound_id).raw == raw
 
 
-def test_message_key_falls_back_to_a_hash() -> None:
-    assert message_key(raw_mail("<x@y>")) == "mid:<x@y>"
-    no_id = message_key(raw_mail(None))
-    assert no_id.startswith("sha256:") and no_id != message_key(raw_mail(None, body="other"))
-    folded = b"Subject: a\r\nMessage-ID:\r\n <folded@id>\r\n\r\nbody"
-    assert message_key(folded) == "mid:<folded@id>"
-    assert message_key(b"Subject: x\n\nMessage-ID: <in-body@x>\n").startswith("sha256:")
+def test_the_key_is_the_content_without_trace_headers() -> None:
+    raw = raw_mail("<x@y>")
+    relayed = b"Received: from mx2 by mx1; Mon, 1 Dec 2026 10:00:00 +0000\r\n" + raw
+    assert message_key(raw).startswith("fp:")
+    assert message_key(relayed) == message_key(raw)
+    assert message_key(raw.replace(b"\r\n", b"\n")) == message_key(raw)
+    assert message_key(raw_mail("<x@y>", body="other")) != message_key(raw)
+
+
+def test_a_reused_message_id_with_other_content_is_a_new_mail(db: Database, clock: Clock) -> None:
+    first = intake.store(db, raw_mail("<reused@brokenclient>"), Envelope("pipe", clock()))
+    second = intake.store(
+        db, raw_mail("<reused@brokenclient>", body="another question"), Envelope("pipe", clock())
+    )
+    assert first.created and second.created and first.inbound_id != second.inbound_id
+    with db.read() as session:
+        row = session.get_one(Inbound, second.inbound_id)
+        assert row.message_id == "<reused@brokenclient>"
+        assert row.notes and "already used by inbound" in row.notes[0]
+
+
+def test_one_mail_delivered_twice_with_other_line_ends_is_stored_once(
+    db: Database, clock: Clock
+) -> None:
+    raw = raw_mail(None)
+    first = intake.store(db, raw, Envelope("pipe", clock()))
+    second = intake.store(db, raw.replace(b"\r\n", b"\n"), Envelope("pipe", clock()))
+    third = intake.store(db, raw.replace(b"hello", b"hello "), Envelope("pipe", clock()))
+    assert first.inbound_id == second.inbound_id == third.inbound_id
+    assert counts(db) == (1, 3)
+
+
+def test_the_plain_connection_path_stores_the_same_way(db: Database, clock: Clock) -> None:
+    plain = dbapi.connect(db.url, timeout=5)
+    try:
+        stored = intake.store(plain, raw_mail("<plain@x>"), Envelope("pipe", clock()))
+        again = intake.store(plain, raw_mail("<plain@x>"), Envelope("pipe", clock()))
+    finally:
+        plain.close()
+    assert stored.created and not again.created
+    with db.read() as session:
+        row = session.get_one(Inbound, stored.inbound_id)
+        assert row.received_at == clock() and row.state == InboundState.STORED
+        receipt = session.scalars(select(Receipt)).first()
+        assert receipt is not None and receipt.envelope["rcpt_to"] == []
 
 
 def test_mail_without_message_id_is_deduplicated_by_hash(db: Database, clock: Clock) -> None:

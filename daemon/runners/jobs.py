@@ -1,0 +1,106 @@
+"""The jobs stage: run due jobs, each one's effects and its `done` mark in one transaction.
+
+A handler gets the session and the job and does its work there; if it raises, the transaction is
+rolled back, the attempt and error are recorded apart, and the job is due again after a doubling
+delay, until `max_attempts`, when it fails for good with an event. Handlers for later issues
+(SLA warnings, escalations, surveys, site builds) are one more entry in `HANDLERS` each.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from daemon.runners.base import Runner
+from daemon.storage import events, jobs
+from daemon.storage.database import Database
+from daemon.storage.models import Inbound, InboundState, Job, JobState
+from daemon.storage.setaside import release_one
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+Handler = Callable[[Session, Job, datetime], None]
+FIRST_RETRY = timedelta(minutes=1)
+
+
+def retry_quarantined(session: Session, job: Job, now: datetime) -> None:
+    """Give a quarantined mail one more try (a transient cause may have passed)."""
+    inbound = session.get(Inbound, int(job.payload["inbound"]))
+    if inbound is not None and inbound.state == InboundState.QUARANTINED:
+        release_one(session, inbound, now=now, force_ticket=False, actor="system")
+
+
+HANDLERS: dict[str, Handler] = {jobs.QUARANTINE_RETRY: retry_quarantined}
+
+
+class JobRunner(Runner[int]):
+    name = "jobs"
+
+    def __init__(
+        self, db: Database, *, holder_id: int, clock: Clock, max_attempts: int = 3
+    ) -> None:
+        super().__init__(db, holder_id=holder_id, max_attempts=max_attempts)
+        self.clock = clock
+        self.done = 0
+
+    def claim(self) -> Sequence[int]:
+        with self.db.transaction() as session:
+            ids = session.scalars(
+                select(Job.id)
+                .where(
+                    Job.state == JobState.PENDING,
+                    Job.due_at <= self.clock(),
+                    or_(Job.holder_id.is_(None), Job.holder_id == self.holder_id),
+                )
+                .order_by(Job.due_at, Job.id)
+                .limit(20)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if ids:
+                session.execute(update(Job).where(Job.id.in_(ids)).values(holder_id=self.holder_id))
+            return list(ids)
+
+    def handle(self, item: int) -> None:
+        with self.db.transaction() as session:
+            job = session.get(Job, item)
+            if job is None or job.state != JobState.PENDING or job.holder_id != self.holder_id:
+                return
+            now = self.clock()
+            HANDLERS[job.kind](session, job, now)
+            job.state, job.done_at, job.holder_id = JobState.DONE, now, None
+        self.done += 1
+
+    def failure(self, item: int, error: BaseException) -> None:
+        now = self.clock()
+        with self.db.transaction() as session:
+            job = session.get_one(Job, item)
+            job.attempts += 1
+            job.last_error = f"{type(error).__name__}: {error}"
+            job.holder_id = None
+            if job.attempts < self.max_attempts:
+                job.due_at = now + FIRST_RETRY * 2 ** (job.attempts - 1)
+                return
+            job.state, job.done_at = JobState.FAILED, now
+            failed = events.JobFailed(
+                job=job.id, job_kind=job.kind, attempts=job.attempts, error=job.last_error
+            )
+            events.record(
+                session,
+                failed,
+                ticket_id=job.ticket_id,
+                at=now,
+                actor="system",
+                cause=f"job:{item}",
+            )
+
+    def release(self, items: Sequence[int]) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id.in_(items), Job.holder_id == self.holder_id)
+                .values(holder_id=None)
+            )
