@@ -263,8 +263,10 @@ def check_alfonsrv(corpus: Path, exp: dict[str, Any], path: str) -> list[str] | 
             count = len(new.split("\n"))
             if count != case["latest_reply_line_count"]:
                 fails.append(f"{count} lines, expected {case['latest_reply_line_count']}")
-        elif not case["checks"] and (case.get("replies_count") or 0) > 1 and _unchanged(
-            new, _source_text(corpus, path)
+        elif (
+            not case["checks"]
+            and (case.get("replies_count") or 0) > 1
+            and _unchanged(new, _source_text(corpus, path))
         ):
             fails.append("several replies but nothing removed")
     return fails

@@ -1,8 +1,11 @@
-"""`replydesk demo`: a sample mailbox, the daemon run over it twice, and what happened.
+"""`replydesk demo`: a sample mailbox, the daemon run over it three times, and what happened.
 
 Needs no mail server: the mail comes from a Maildir it builds, the database is a SQLite file, and
 outgoing mail lands in a Maildir outbox. The first pass turns new mail into tickets; then a
-customer answers the acknowledgement and the second pass files that answer on the same ticket.
+customer answers the acknowledgement and the second pass files that answer on the same ticket;
+the third pass is what strangers and broken clients send (a copied Message-ID, a ticket number
+out of range, an over-long address, a person's "Auto:" subject) and shows that the desk goes on,
+with each decision's rule hits and the jobs it scheduled.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy import func, select
 from daemon import config
 from daemon.service import Daemon, PassReport
 from daemon.storage.database import Database
-from daemon.storage.models import Event, Inbound, InboundState, Message, Outbox, Ticket
+from daemon.storage.models import Event, Inbound, InboundState, Job, Message, Outbox, Ticket
 from parsers import parse
 
 SUPPORT = "support@demo.example"
@@ -62,8 +65,10 @@ def _mail(
     mail["To"] = f"Demo Support <{SUPPORT}>"
     mail["Subject"] = subject
     mail["Date"] = format_datetime(when)
-    mail["Message-ID"] = make_msgid("demo", domain=sender.rpartition("@")[2].rstrip(">"))
-    for name, value in (headers or {}).items():
+    headers = dict(headers or {})
+    domain = sender.rpartition("@")[2].rstrip(">")
+    mail["Message-ID"] = headers.pop("Message-ID", None) or make_msgid("demo", domain=domain)
+    for name, value in headers.items():
         mail[name] = value
     mail.set_content(body, charset=charset)
     if html is not None:
@@ -135,6 +140,51 @@ def sample_mail(now: datetime) -> list[tuple[str, bytes]]:
     ]
 
 
+def hostile_mail(alice_first: bytes, now: datetime) -> list[tuple[str, bytes]]:
+    """What a stranger on the internet, or a broken client, can send."""
+    alice_id = parse(alice_first).message_id or ""
+    copied = _mail(
+        "Mallory <mallory@evil.example>",
+        "Invoice question",
+        "Please send me the invoice details.\n",
+        when=now,
+        headers={"Message-ID": alice_id.strip("<>")},
+    )
+    alice_again = _mail(
+        "Alice Martin <alice@customer.example>",
+        "Re: Invoice 2024-118 charged twice",
+        "One more detail: the second charge was on 4 Nov.\n",
+        when=now,
+        headers={"References": alice_id},
+    )
+    return [
+        ("copied-message-id", copied),
+        ("alice-references-only", alice_again),
+        (
+            "tag-out-of-range",
+            _mail(
+                "Dan <dan@customer.example>",
+                "Re: [#99999999999] printer",
+                "Still jammed.\n",
+                when=now,
+            ),
+        ),
+        (
+            "long-address",
+            _mail(f"{'x' * 300}@customer.example", "Long address", "Can you read me?\n", when=now),
+        ),
+        (
+            "auto-subject-person",
+            _mail(
+                "Erik Berg <erik@customer.example>",
+                "Auto: my car was damaged, how do I claim?",
+                "Hello, my car was damaged in your car park. How do I claim?\n",
+                when=now,
+            ),
+        ),
+    ]
+
+
 def _html_only(when: datetime) -> bytes:
     mail = EmailMessage()
     mail["From"] = "Carol Diaz <carol@tienda.example>"
@@ -194,12 +244,17 @@ def run(folder: Path) -> int:
     inbox.add(_reply_to_ack(alice_ack, now))
     print("\npass 2: Alice answers her acknowledgement")
     _print_pass(daemon.run_once(), db)
+    for _name, raw in hostile_mail(samples[0][1], now):
+        inbox.add(raw)
+    print("\npass 3: strangers and broken clients (nothing stalls the desk)")
+    _print_pass(daemon.run_once(), db, hits=True)
+    _print_jobs(db)
     _print_summary(folder, db)
     db.dispose()
     return 0
 
 
-def _print_pass(report: PassReport, db: Database) -> None:
+def _print_pass(report: PassReport, db: Database, *, hits: bool = False) -> None:
     for outcome in report.outcomes:
         where = f" -> ticket #{outcome.ticket_id}" if outcome.ticket_id else ""
         ack = ", acknowledged" if outcome.acknowledged else ""
@@ -211,8 +266,19 @@ def _print_pass(report: PassReport, db: Database) -> None:
             )
         label = f" “{subject}”" if subject else ""
         print(f"  inbound {outcome.inbound_id}: {outcome.action}{where}{label}{ack}")
-        print(f"      why: {outcome.reasons[0][:110]}")
+        if not hits:
+            print(f"      why: {outcome.reasons[0][:110]}")
+            continue
+        for hit in outcome.hits:
+            print(f"      {hit.rule:<20} {hit.reason[:90]}")
     print(f"  stored {sum(report.stored.values())} new, sent {report.sent.sent} to the outbox")
+
+
+def _print_jobs(db: Database) -> None:
+    with db.read() as session:
+        jobs = session.scalars(select(Job).order_by(Job.id)).all()
+    for job in jobs:
+        print(f"  job {job.id}: {job.kind} {job.payload} due {job.due_at:%H:%M} UTC ({job.state})")
 
 
 def _print_summary(folder: Path, db: Database) -> None:
@@ -230,5 +296,6 @@ def _print_summary(folder: Path, db: Database) -> None:
         f"  {folder}/outbox/new/        the acknowledgements (would be sent with [smtp] set)\n"
         f"  {folder}/inbox/.Processed/  the mail, moved only after it was stored\n"
         f"  {folder}/replydesk.db       the database (tickets, messages, events, outbox)\n"
-        f"  replydesk --config {folder}/replydesk.toml quarantine list"
+        f"  replydesk --config {folder}/replydesk.toml quarantine list\n"
+        f"  replydesk --config {folder}/replydesk.toml inbound list --state ignored"
     )

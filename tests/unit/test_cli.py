@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import sqlite3
 import sys
 from email.message import EmailMessage
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from daemon.cli import EX_TEMPFAIL, main
+from daemon.cli import EX_CONFIG, EX_TEMPFAIL, main
 from daemon.storage.database import Database
 from daemon.storage.models import Inbound, InboundState, Outbox, Ticket
 
@@ -43,10 +45,12 @@ def test_ingest_stores_processes_and_acknowledges(
     tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_config(tmp_path, db_url)
+    assert main(["--config", str(path), "db", "upgrade"]) == 0
     pipe(monkeypatch, a_mail())
-    assert main(["--config", str(path), "ingest", "-"]) == 0
+    assert main(["--config", str(path), "ingest", "-", "--process"]) == 0
     pipe(monkeypatch, a_mail())
     assert main(["--config", str(path), "ingest"]) == 0  # the MTA retried: no second ticket
+    assert main(["--config", str(path), "run", "--once"]) == 0
     db = Database(db_url)
     with db.transaction() as session:
         assert session.scalar(select(func.count(Ticket.id))) == 1
@@ -70,19 +74,99 @@ def test_ingest_with_a_broken_config_is_a_temporary_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "replydesk.toml"
-    path.write_text("[desk]\nnope = 1\n")
+    path.write_text("[desk\nnope = 1\n")
     pipe(monkeypatch, a_mail())
     assert main(["--config", str(path), "ingest"]) == EX_TEMPFAIL
-    assert "desk.nope: unknown key" in capsys.readouterr().err
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_ingest_refuses_an_in_memory_database(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, url)
+    pipe(monkeypatch, a_mail())
+    assert main(["--config", str(path), "ingest"]) == EX_TEMPFAIL
+    assert "in-memory database" in capsys.readouterr().err
+    assert main(["--config", str(path), "config", "check"]) == EX_CONFIG
+    assert "database.url" in capsys.readouterr().err
+
+
+def test_ingest_never_migrates_and_waits_for_the_schema(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, db_url)
+    pipe(monkeypatch, a_mail())
+    assert main(["--config", str(path), "ingest"]) == EX_TEMPFAIL
+    assert "replydesk db upgrade" in capsys.readouterr().err
+    db = Database(db_url)
+    assert db.revision() is None  # nothing was created behind the operator's back
+    db.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing",
+        "mysql://nobody@127.0.0.1:1/x",
+    ],
+)
+def test_ingest_with_an_unreachable_or_unknown_database_is_a_temporary_failure(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, url)
+    pipe(monkeypatch, a_mail())
+    assert main(["--config", str(path), "ingest"]) == EX_TEMPFAIL
+    assert "MTA should retry" in capsys.readouterr().err
+
+
+def test_ingest_waits_a_bounded_time_for_a_locked_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/locked.db"
+    path = write_config(tmp_path, url)
+    assert main(["--config", str(path), "db", "upgrade"]) == 0
+    monkeypatch.setattr("daemon.cli.ingest.BUSY_SECONDS", 0.2)
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        pipe(monkeypatch, a_mail())
+        assert main(["--config", str(path), "ingest"]) == EX_TEMPFAIL
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "locked" in capsys.readouterr().err
+
+
+def test_config_check_connects_and_names_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, "postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+    assert main(["--config", str(path), "config", "check"]) == EX_CONFIG
+    err = capsys.readouterr().err
+    assert "database.url: cannot connect" in err
+    assert "desk.reply_secret_file: missing" in err
+
+
+def test_init_writes_a_private_random_secret_and_a_config_that_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "desk" / "replydesk.toml"
+    assert main(["init", str(path)]) == 0
+    secret = tmp_path / "desk" / "reply_secret"
+    assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_text().strip()) >= 32
+    assert main(["--config", str(path), "config", "check"]) == 0
+    assert "reachable" in capsys.readouterr().out
 
 
 def test_quarantine_list_show_and_retry(
     tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_config(tmp_path, db_url)
+    assert main(["--config", str(path), "db", "upgrade"]) == 0
     junk = b"\x00\x01 this is no mail \xff"
     pipe(monkeypatch, junk)
-    assert main(["--config", str(path), "ingest"]) == 0  # stored: nothing is lost
+    assert main(["--config", str(path), "ingest", "--process"]) == 0  # stored: nothing is lost
     capsys.readouterr()
     assert main(["--config", str(path), "quarantine", "list"]) == 0
     listing = capsys.readouterr().out
@@ -130,7 +214,10 @@ def test_demo_runs_and_says_what_happened(
     out = capsys.readouterr().out
     assert "pass 1: new mail" in out and "quarantined" in out
     assert "attach -> ticket #1" in out
-    assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) == 4
+    assert "pass 3: strangers" in out and "quarantine_retry" in out
+    assert "thread-references" in out and "Long address" in out
+    # acks: 4 new requests, then Mallory, the out-of-range tag, the long address, Erik
+    assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) == 8
 
 
 def test_parse_needs_no_config_and_takes_the_prefix_from_one(
@@ -148,3 +235,28 @@ def test_parse_needs_no_config_and_takes_the_prefix_from_one(
     (tmp_path / "replydesk.toml").write_text("[desk\n")
     assert main(["parse", str(mail)]) == 0
     assert "config ignored" in capsys.readouterr().err
+
+
+def test_ignored_mail_is_listed_with_its_reason_and_can_become_a_ticket(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, db_url)
+    assert main(["--config", str(path), "db", "upgrade"]) == 0
+    msg = EmailMessage()
+    msg["From"] = "ann@cust.test"
+    msg["To"] = "support@desk.test"
+    msg["Subject"] = "Out of office: back Monday"
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["Message-ID"] = "<ooo@cust.test>"
+    msg.set_content("I am away until Monday.")
+    pipe(monkeypatch, msg.as_bytes())
+    assert main(["--config", str(path), "ingest", "--process"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(path), "inbound", "list", "--json"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    listed = json.loads(line)
+    assert listed["state"] == "ignored" and "auto-reply" in listed["reason"]
+    assert main(["--config", str(path), "inbound", "ticket", str(listed["id"])]) == 0
+    assert f"inbound {listed['id']}: new_ticket #1" in capsys.readouterr().out
+    assert main(["--config", str(path), "inbound", "list"]) == 0
+    assert capsys.readouterr().out == ""
