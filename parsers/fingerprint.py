@@ -32,7 +32,7 @@ TRACE_PREFIXES = (
     "x-ms-exchange-organization-", "x-forefront-", "x-microsoft-antispam", "x-gm-", "x-google-",
 )  # fmt: skip
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_TRAILING_BLANKS = re.compile(rb"[ \t]+(?=\r?\n|\Z)")
+_TRAILING_BLANKS = re.compile(rb"(?<![ \t])[ \t]++(?=\r?\n|\Z)")  # linear: no backtracking
 _FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:")
 
 

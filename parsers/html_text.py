@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import unescape
 from html.parser import HTMLParser
 from typing import Literal
 
@@ -81,10 +82,23 @@ def html_to_text(html: str, *, prune: Prune | None = None) -> str:
         renderer.close()
     except _StopError:
         pass
-    return renderer.text()
+    text = renderer.text()
+    if not text.strip() and len(html) > _NORMALISE_ABOVE:
+        return _bare_text(html)  # libxml2 gives up past 256 levels of nesting: keep the words
+    return text
+
+
+def _bare_text(html: str) -> str:
+    """The words of markup no parser could follow: tags, scripts and styles dropped."""
+    body = _SCRIPT_STYLE.sub(" ", html)
+    words = _TAG.sub(" ", body)
+    lines = (" ".join(line.split()) for line in unescape(words).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 _NORMALISE_ABOVE = 8192
+_SCRIPT_STYLE = re.compile(r"(?is)<(script|style)\b[^>]*>.*?</\1\s*>")
+_TAG = re.compile(r"<[^>]{0,2000}>")
 
 
 def normalise(html: str) -> str:

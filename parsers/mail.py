@@ -15,12 +15,13 @@ MAX_HEAD_BYTES = 1_048_576
 """The most of a header block `parse_head` reads."""
 MAX_FALLBACK_TEXT = 1_048_576
 MAX_PARTS = 1000
-"""More MIME delimiter lines than this and the mail is read as headers plus raw text: the
+"""More part headers than this and the mail is read as headers plus raw text: the
 standard library's parser takes about half a millisecond per part, and a stranger chooses."""
 _MIME_LINE = re.compile(
     rb"(?m)^(?:--[^\r\n]*|Content-[A-Za-z-]+:[^\r\n]*|[ \t]+[^\r\n]*=[^\r\n]*)\r?$"
 )
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_PART_HEADER = re.compile(rb"(?im)^content-type[ \t]*:")
 """Header lines looked at to decide whether the input is a mail."""
 _FIELD_NAME = re.compile(rb"([!-9;-~]{1,76})[ \t]{0,8}:")
 _MAIL_FIELDS = frozenset(
@@ -39,7 +40,7 @@ def parse(raw: bytes, *, tag_prefix: str = "") -> ParsedMessage:
     start = header_start(raw)
     if start is None:
         raise NotAMailError("input has no header block: not a mail")
-    if raw.count(b"\n--", start) > MAX_PARTS:
+    if len(_PART_HEADER.findall(raw, start)) > MAX_PARTS:
         return _raw_text(raw, start, tag_prefix=tag_prefix, why=f"more than {MAX_PARTS} MIME parts")
     try:
         message = _parse(raw, start, tag_prefix=tag_prefix)

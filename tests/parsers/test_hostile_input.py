@@ -158,3 +158,22 @@ def test_parse_head_reads_only_the_headers() -> None:
     assert head.subject == "Logs" and head.from_ is not None
     assert "x" * 100 not in head.body and head.attachments == ()
     assert any(d.startswith("too large") for d in head.defects)
+
+
+def test_html_nested_past_any_parsers_depth_keeps_its_words() -> None:
+    html = "<html><body>" + "<div>" * 200_000 + "The printer is on fire." + "</div>" * 200_000
+    raw = mail("deep html", "").split(b"\r\n\r\n")[0] + b"\r\nContent-Type: text/html\r\n\r\n"
+    assert "The printer is on fire." in parse(raw + html.encode()).body
+
+
+def test_a_long_text_with_many_dashed_lines_is_read_normally() -> None:
+    log = "\r\n".join(f"-- step {i} done" for i in range(3000))
+    message = parse(mail("build log", "Here is the log:\r\n" + log))
+    assert "step 2999" in message.full_text
+    assert not any("MIME parts" in d for d in message.defects)
+
+
+def test_the_fingerprint_of_a_long_run_of_blanks_is_cheap() -> None:
+    """Linear regex (no backtracking): timed in bench, asserted here only to agree."""
+    raw = mail("x", " " * 200_000 + "x")
+    assert fingerprint(raw) == fingerprint(raw.replace(b"\r\n", b"\n"))
