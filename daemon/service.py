@@ -135,7 +135,7 @@ class Daemon:
             except StorageError as exc:
                 log.warning("could not give back our claims (a restart reaps them): %s", exc)
 
-    def run_forever(self, stop: threading.Event, *, tick: float = 5.0) -> None:
+    def run_forever(self, stop: threading.Event, *, tick: float = 2.0) -> None:
         holder_id = holders.register(self.db, "daemon")
         stages = self.stages(holder_id)
         wake = {name: threading.Event() for name in ("process", "outgoing", "jobs")}
@@ -151,32 +151,17 @@ class Daemon:
             )
             for source in self.sources
         ]
+        stages.process.on_progress = wake["outgoing"].set  # an ack goes out as soon as it exists
+        stages.jobs.on_progress = wake["process"].set  # a released mail is processed at once
         threads += [
-            _thread(
-                "process",
-                stop,
-                _runner_loop,
-                stages.process,
-                stop,
-                wake["process"],
-                tick=tick,
-                after=wake["outgoing"].set,
-            ),
-            _thread(
-                "outgoing", stop, _runner_loop, stages.outgoing, stop, wake["outgoing"], tick=tick
-            ),
-            _thread(
-                "jobs",
-                stop,
-                _runner_loop,
-                stages.jobs,
-                stop,
-                wake["jobs"],
-                tick=tick,
-                after=wake["process"].set,
-            ),
-            _thread("heartbeat", stop, self._heartbeat, stages, stop),
+            _thread(name, stop, _runner_loop, runner, stop, wake[name], tick=tick)
+            for name, runner in (
+                ("process", stages.process),
+                ("outgoing", stages.outgoing),
+                ("jobs", stages.jobs),
+            )
         ]
+        threads.append(_thread("heartbeat", stop, self._heartbeat, stages, stop))
         for thread in threads:
             thread.start()
         log.info("replydesk running: %d source(s), holder %d", len(self.sources), holder_id)
@@ -208,27 +193,26 @@ class Daemon:
 
 
 def _runner_loop(
-    runner: Runner[object],
-    stop: threading.Event,
-    wake: threading.Event,
-    *,
-    tick: float,
-    after: Callable[[], None] | None = None,
+    runner: Runner[object], stop: threading.Event, wake: threading.Event, *, tick: float
 ) -> None:
-    """Run passes when woken or every `tick`; back off while the database is unavailable."""
-    delay = 1.0
+    """Run passes when woken or every `tick`; back off while the database is unavailable.
+
+    The back-off doubles only while nothing gets done: a pass that handled items before the
+    database failed starts again from a short wait.
+    """
+    delay, seen = 1.0, runner.handled
     while not stop.is_set():
         wake.clear()
         try:
-            handled = runner.run_pass(stop)
+            runner.run_pass(stop)
         except DatabaseUnavailableError as exc:
+            if runner.handled != seen:
+                delay, seen = 1.0, runner.handled
             log.warning("%s; retrying in %.0f s", exc, delay)
             stop.wait(delay)
             delay = min(delay * 2, MAX_RESTART_DELAY)
             continue
-        delay = 1.0
-        if handled and after is not None:
-            after()
+        delay, seen = 1.0, runner.handled
         wake.wait(tick)
 
 

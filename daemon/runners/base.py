@@ -40,6 +40,10 @@ class Runner(ABC, Generic[Item]):
         self.db = db
         self.holder_id = holder_id
         self.max_attempts = max_attempts
+        self.handled = 0
+        """Items handled since this runner was made (a supervisor watches it for progress)."""
+        self.on_progress: Callable[[], None] | None = None
+        """Called after each item, e.g. to wake the next stage at once."""
 
     @abstractmethod
     def claim(self) -> Sequence[Item]:
@@ -76,6 +80,9 @@ class Runner(ABC, Generic[Item]):
                         return handled
                     self._one(item, items[index:])
                     handled += 1
+                    self.handled += 1
+                    if self.on_progress is not None:
+                        self.on_progress()
         return handled
 
     def _one(self, item: Item, rest: Sequence[Item]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from daemon import failpoints
 from daemon.config import Outbox as OutboxSettings
@@ -62,25 +63,48 @@ class OutgoingRunner(Runner[Outgoing]):
 
     def claim(self) -> Sequence[Outgoing]:
         now = self.clock()
-        with self.db.transaction() as session:
-            rows = session.scalars(
-                select(Outbox)
-                .where(
-                    Outbox.state == OutboxState.PENDING,
-                    Outbox.next_attempt_at <= now,
-                    or_(Outbox.holder_id.is_(None), Outbox.holder_id == self.holder_id),
-                )
-                .order_by(Outbox.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for row in rows:
-                row.attempts += 1
-                row.holder_id = self.holder_id
-            claimed = [Outgoing(r.id, r.envelope_from, tuple(r.recipients), r.raw) for r in rows]
-        if claimed:
-            failpoints.reached("outbox-claimed")
+        claimed: list[Outgoing] = []
+        while not claimed:
+            with self.db.transaction() as session:
+                rows = session.scalars(
+                    select(Outbox)
+                    .where(
+                        Outbox.state == OutboxState.PENDING,
+                        Outbox.next_attempt_at <= now,
+                        or_(Outbox.holder_id.is_(None), Outbox.holder_id == self.holder_id),
+                    )
+                    .order_by(Outbox.id)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                if not rows:
+                    return []
+                for row in rows:
+                    if row.attempts >= self.max_attempts:  # it died with its process each time
+                        self._give_up(session, row, now)
+                        continue
+                    row.attempts += 1
+                    row.holder_id = self.holder_id
+                    claimed.append(
+                        Outgoing(row.id, row.envelope_from, tuple(row.recipients), row.raw)
+                    )
+        failpoints.reached("outbox-claimed")
         return claimed
+
+    def _give_up(self, session: Session, row: Outbox, now: datetime) -> None:
+        error = f"not sent: the sending process died with it {row.attempts} times"
+        row.state, row.last_error, row.holder_id = OutboxState.FAILED, error, None
+        self.report.failed += 1
+        log.error("outbox %s failed for good: %s", row.id, error)
+        failed = events.MailFailed(outbox=row.id, to=row.recipients, error=error)
+        events.record(
+            session,
+            failed,
+            ticket_id=row.ticket_id,
+            at=now,
+            actor="system",
+            cause=f"outbox:{row.id}",
+        )
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -153,6 +177,10 @@ class OutgoingRunner(Runner[Outgoing]):
         with self.db.transaction() as session:
             session.execute(
                 update(Outbox)
-                .where(Outbox.id.in_([i.id for i in items]), Outbox.holder_id == self.holder_id)
+                .where(
+                    Outbox.id.in_([i.id for i in items]),
+                    Outbox.holder_id == self.holder_id,
+                    Outbox.state == OutboxState.PENDING,
+                )
                 .values(holder_id=None, attempts=Outbox.attempts - 1)
             )

@@ -8,6 +8,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon import config
+from daemon.service import Clock, Daemon, utc_now
+from daemon.storage.database import Database
 from tests.support.dovecot import Dovecot
 from tests.support.mailboxes import MailUser, MailUsers, append, make_mail
 from tests.support.smtp import SmtpRelay
@@ -103,3 +106,30 @@ address = "{users.erin.address}"
         encoding="utf-8",
     )
     return Desk(config=config, db_url=db_url, users=users, dovecot=dovecot)
+
+
+def in_process_daemon(
+    tmp_path: Path, db_url: str, relay: SmtpRelay, *, clock: Clock | None = None, **tables: object
+) -> Daemon:
+    """A started in-process `Daemon` with no sources, sending through `relay`; `tables` are
+    extra config tables (`runners={...}`)."""
+    (tmp_path / "password").write_text("secret")
+    settings = config.validate(
+        {
+            "desk": {"name": "Test Desk", "addresses": ["support@desk.test"]},
+            "database": {"url": db_url},
+            "smtp": {
+                "host": relay.host,
+                "port": relay.port,
+                "tls": "none",
+                "user": "relay",
+                "password_file": "password",
+                "timeout": 5,
+            },
+            **tables,
+        },
+        source=tmp_path / "replydesk.toml",
+    )
+    daemon = Daemon(settings, Database(db_url), sources=[], clock=clock or utc_now)
+    daemon.start()
+    return daemon

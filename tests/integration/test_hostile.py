@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from daemon import config
 from daemon.service import Daemon
 from daemon.storage import intake
 from daemon.storage.database import Database
 from daemon.storage.models import Inbound, InboundState, Outbox, OutboxState, Ticket
+from tests.integration.desk import in_process_daemon
 from tests.support.smtp import SmtpRelay
 from tests.unit.conftest import Clock
 
@@ -112,27 +112,10 @@ def relay() -> Iterator[SmtpRelay]:
 
 
 def desk(tmp_path: Path, db_url: str, relay: SmtpRelay) -> tuple[Daemon, Database]:
-    (tmp_path / "password").write_text("secret")
-    settings = config.validate(
-        {
-            "desk": {"name": "Test Desk", "addresses": ["support@desk.test"]},
-            "database": {"url": db_url},
-            "smtp": {
-                "host": relay.host,
-                "port": relay.port,
-                "tls": "none",
-                "user": "relay",
-                "password_file": "password",
-                "timeout": 5,
-            },
-            "runners": {"quarantine_retry_seconds": 0},
-        },
-        source=tmp_path / "replydesk.toml",
+    daemon = in_process_daemon(
+        tmp_path, db_url, relay, clock=Clock(), runners={"quarantine_retry_seconds": 0}
     )
-    db = Database(settings.database.url)
-    daemon = Daemon(settings, db, sources=[], clock=Clock())
-    daemon.start()
-    return daemon, db
+    return daemon, daemon.db
 
 
 def test_hostile_mail_never_stalls_the_desk(tmp_path: Path, db_url: str, relay: SmtpRelay) -> None:

@@ -180,3 +180,15 @@ def test_rows_of_a_dead_sender_are_sent_at_once_by_the_next(
     runner.run_pass(threading.Event())
     holders.stop(db, holder)
     assert [m.id for m in transport.seen] == [row] and state(db, row).state == OutboxState.SENT
+
+
+def test_a_mail_whose_sender_dies_every_time_fails_for_good(
+    db: Database, settings: Settings, clock: Clock
+) -> None:
+    [row] = queue(db, clock)
+    with db.transaction() as session:
+        session.get_one(Outbox, row).attempts = settings.outbox.max_attempts
+    transport = Scripted()
+    assert send(db, settings, clock, transport).failed == 1
+    assert transport.seen == [] and state(db, row).state == OutboxState.FAILED
+    assert "died" in (state(db, row).last_error or "")

@@ -107,3 +107,12 @@ def test_stop_finishes_the_item_in_hand_and_gives_the_rest_back() -> None:
     runner.stop_after = stop
     assert runner.run_pass(stop) == 1
     assert ledger.done == [1] and ledger.released == [2] and ledger.waiting == [2, 3, 4]
+
+
+def test_progress_is_reported_after_each_item() -> None:
+    ledger = Ledger(waiting=[1, 2, 3])
+    runner = toy(ledger, {})
+    seen: list[list[int]] = []
+    runner.on_progress = lambda: seen.append(list(ledger.done))
+    runner.run_pass(threading.Event())
+    assert seen == [[1], [1, 2], [1, 2, 3]] and runner.handled == 3
