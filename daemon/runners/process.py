@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import defer
 
 from daemon import failpoints
 from daemon.config import Settings
@@ -87,7 +88,7 @@ class ProcessRunner(Runner[int]):
         message = self._parse(raw, size)
         del raw
         with self.db.transaction() as session:
-            inbound = session.get(Inbound, item)
+            inbound = session.get(Inbound, item, options=[defer(Inbound.raw)])  # read once only
             if inbound is None or not self._still_mine(inbound):
                 return  # another holder took it over; it does the work
             now = self.clock()
@@ -112,7 +113,7 @@ class ProcessRunner(Runner[int]):
         detail = "".join(traceback.format_exception(error, limit=8))
         now = self.clock()
         with self.db.transaction() as session:
-            inbound = session.get(Inbound, item)
+            inbound = session.get(Inbound, item, options=[defer(Inbound.raw)])  # read once only
             if inbound is None or not self._still_mine(inbound):
                 return
             inbound.attempts += 1

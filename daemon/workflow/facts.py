@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from daemon.config import Settings
@@ -103,32 +103,40 @@ def ticket_by_tag(session: Session, ref: int | None) -> TicketFacts | None:
     return TicketFacts(found[0], found[1].value, found[2]) if found else None
 
 
+def _tally(*when: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((and_(*when), 1), else_=0)), 0)
+
+
+_IS_ACK = Outbox.kind == "ack"
+_TO_KEY = Outbox.to_key == bindparam("key")
+_TO_DOMAIN = Outbox.to_domain == bindparam("domain")
+_ACK_COUNTS = select(
+    _tally(_TO_KEY, _IS_ACK, Outbox.created_at > bindparam("hour")),
+    _tally(_TO_KEY, _IS_ACK),
+    _tally(_TO_KEY, Outbox.created_at > bindparam("just_now")),
+    _tally(_TO_DOMAIN, _IS_ACK),
+).where(or_(_TO_KEY, _TO_DOMAIN), Outbox.created_at > bindparam("day"))
+"""One query for every count routing needs; built once (it runs for every mail)."""
+
+
 def ack_counts(session: Session, sender: str, now: datetime) -> AckCounts:
     """Acknowledgements to this person (normalised address) and domain; our mail just now."""
     if not sender:
         return AckCounts()
     key = address_key(sender)
-    hour, day, just_now = now - timedelta(hours=1), now - timedelta(days=1), now - JUST_NOW
-    is_ack = Outbox.kind == "ack"
-
-    def tally(*when: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(case((and_(*when), 1), else_=0)), 0)
-
-    person = session.execute(
-        select(
-            tally(is_ack, Outbox.created_at > hour),
-            tally(is_ack),
-            tally(Outbox.created_at > just_now),
-        ).where(Outbox.to_key == key, Outbox.created_at > day)
+    person_hour, person_day, recent, domain_day = session.execute(
+        _ACK_COUNTS,
+        {
+            "key": key,
+            "domain": key.rpartition("@")[2],
+            "hour": now - timedelta(hours=1),
+            "day": now - timedelta(days=1),
+            "just_now": now - JUST_NOW,
+        },
     ).one()
-    domain = session.scalar(
-        select(func.count(Outbox.id)).where(
-            is_ack, Outbox.to_domain == key.rpartition("@")[2], Outbox.created_at > day
-        )
-    )
     return AckCounts(
-        person_hour=int(person[0]),
-        person_day=int(person[1]),
-        domain_day=domain or 0,
-        mailed_just_now=bool(person[2]),
+        person_hour=int(person_hour),
+        person_day=int(person_day),
+        domain_day=int(domain_day),
+        mailed_just_now=bool(recent),
     )

@@ -60,7 +60,8 @@ def test_ticket_numbers_out_of_range_name_no_ticket() -> None:
 
 def test_other_desks_tags_are_recognised_and_ours_are_not() -> None:
     for subject in ("[SR-4711] received", "Re: [Request ID :##123##]", "(Case 00012345) x",
-                    "[example.com #123] Re: hi", "[ABC-12345] your request"):  # fmt: skip
+                    "[example.com #123] Re: hi", "[ABC-12345] your request",
+                    "[OD#17] We have received your request", "[Helpdesk #9] got it"):  # fmt: skip
         assert foreign_ticket_tag(subject) is not None, subject
     for subject in ("Re: [#12] printer", "[EXTERNAL] hello", "[list-name] hi"):
         assert foreign_ticket_tag(subject) is None, subject
