@@ -178,3 +178,10 @@ def test_the_fingerprint_of_a_long_run_of_blanks_is_cheap() -> None:
     """Linear regex (no backtracking): timed in bench, asserted here only to agree."""
     raw = mail("x", " " * 200_000 + "x")
     assert fingerprint(raw) == fingerprint(raw.replace(b"\r\n", b"\n"))
+
+
+def test_a_hundred_thousand_recipients_are_capped_with_a_defect() -> None:
+    to = ", ".join(f"u{i}@x.test" for i in range(100_000))
+    message = parse(f"From: a@b.test\r\nTo: {to}\r\nSubject: x\r\n\r\nhi\r\n".encode())
+    assert len(message.to) == 1000
+    assert "To: more than 1000 addresses, rest ignored" in message.defects

@@ -260,3 +260,30 @@ def test_ignored_mail_is_listed_with_its_reason_and_can_become_a_ticket(
     assert f"inbound {listed['id']}: new_ticket #1" in capsys.readouterr().out
     assert main(["--config", str(path), "inbound", "list"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_a_directory_as_the_database_file_is_named_and_never_bounces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "db").mkdir()
+    path = write_config(tmp_path, f"sqlite:///{tmp_path / 'db'}")
+    pipe(monkeypatch, a_mail())
+    assert main(["--config", str(path), "ingest"]) == EX_TEMPFAIL
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["--config", str(path), "config", "check"]) == EX_CONFIG
+    assert "database.url: cannot connect" in capsys.readouterr().err
+
+
+def test_any_surprise_while_storing_asks_the_mta_to_retry(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, db_url)
+    assert main(["--config", str(path), "db", "upgrade"]) == 0
+
+    def bug(*_args: object) -> None:
+        raise RuntimeError("a bug nobody foresaw")
+
+    monkeypatch.setattr("daemon.storage.intake.store", bug)
+    pipe(monkeypatch, a_mail())
+    assert main(["--config", str(path), "ingest"]) == EX_TEMPFAIL
+    assert "a bug nobody foresaw" in capsys.readouterr().err
