@@ -20,7 +20,6 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     DBAPIError,
-    IntegrityError,
     InterfaceError,
     OperationalError,
     SQLAlchemyError,
@@ -36,18 +35,10 @@ from daemon.errors import (
     StorageError,
 )
 from daemon.storage.schema import HEAD, is_memory_url
+from daemon.storage.sqlstate import Fault, fault
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_SECONDS = 30.0
-
-# SQLSTATE classes and codes that mean "the database, not the data": connection exceptions,
-# operator intervention (admin shutdown, pg_terminate_backend), lock/statement timeouts,
-# deadlocks and serialisation failures, insufficient resources, system errors.
-_TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58", "XX")
-_TRANSIENT_SQLSTATES = frozenset({"55P03", "55006"})
-_SCHEMA_SQLSTATES = frozenset({"42P01", "42703"})  # undefined table, undefined column
-_SQLITE_TRANSIENT = ("locked", "busy", "disk i/o", "unable to open", "readonly", "disk is full")
-_SQLITE_SCHEMA = ("no such table", "no such column", "has no column")
 
 
 class Database:
@@ -133,32 +124,31 @@ class Database:
 def classify(exc: SQLAlchemyError) -> StorageError:
     """Map a SQLAlchemy error to whose fault it is (see `daemon.errors`)."""
     detail = f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if lost or isinstance(exc, InterfaceError):
         return DatabaseUnavailableError(f"database connection lost: {detail}")
-    if isinstance(exc, IntegrityError):
-        sqlstate = _sqlstate(exc)
-        if sqlstate == "23505" or "unique" in str(exc.orig).lower():
-            return ConflictError(f"database conflict: {exc.orig}")
-        return DataRefusedError(f"database refused the data: {detail}")
-    sqlstate = _sqlstate(exc)
-    if sqlstate is not None:
-        if sqlstate in _SCHEMA_SQLSTATES:
-            return SchemaBehindError(f"database schema does not match: {detail}")
-        if sqlstate in _TRANSIENT_SQLSTATES or sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES:
-            return DatabaseUnavailableError(f"database unavailable: {detail}")
-        return DataRefusedError(f"database refused the data: {detail}")
-    message = str(getattr(exc, "orig", exc)).lower()
-    if isinstance(exc, InterfaceError):
-        return DatabaseUnavailableError(f"database unavailable: {detail}")
-    if isinstance(exc, OperationalError):
-        if any(word in message for word in _SQLITE_SCHEMA):
-            return SchemaBehindError(f"database schema does not match: {detail}")
-        if any(word in message for word in _SQLITE_TRANSIENT) or "connect" in message:
-            return DatabaseUnavailableError(f"database unavailable: {detail}")
-        return DataRefusedError(f"database refused the data: {detail}")
-    if isinstance(exc, StatementError | DBAPIError):
-        return DataRefusedError(f"database refused the data: {detail}")
-    return DatabaseUnavailableError(f"database error: {detail}")
+    if not isinstance(exc, DBAPIError | StatementError):
+        return DatabaseUnavailableError(f"database error: {detail}")
+    found = fault(
+        _sqlstate(exc),
+        message=str(getattr(exc, "orig", exc)),
+        operational=isinstance(exc, OperationalError),
+    )
+    return _ERRORS[found](f"{_WORDS[found]}: {detail}")
+
+
+_ERRORS: dict[Fault, type[StorageError]] = {
+    "unavailable": DatabaseUnavailableError,
+    "conflict": ConflictError,
+    "refused": DataRefusedError,
+    "schema": SchemaBehindError,
+}
+_WORDS: dict[Fault, str] = {
+    "unavailable": "database unavailable",
+    "conflict": "database conflict",
+    "refused": "database refused the data",
+    "schema": "database schema does not match",
+}
 
 
 def _sqlstate(exc: SQLAlchemyError) -> str | None:

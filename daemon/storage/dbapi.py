@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from daemon.errors import ConflictError, DatabaseUnavailableError, DataRefusedError, StorageError
+from daemon.storage.sqlstate import Fault, fault
 
 if TYPE_CHECKING:
     from daemon.storage.database import Database
@@ -131,15 +132,28 @@ def _mapped() -> Iterator[None]:
 
 
 def _classify(exc: Exception) -> StorageError:
+    """Through the same table as the SQLAlchemy path (`daemon.storage.sqlstate`)."""
     name = type(exc).__name__
-    text = f"{name}: {exc}"
     sqlstate = getattr(exc, "sqlstate", None)
-    if name == "IntegrityError" or (isinstance(sqlstate, str) and sqlstate.startswith("23")):
-        if sqlstate in {None, "23505"}:
-            return ConflictError(f"database conflict: {exc}")
-        return DataRefusedError(f"database refused the data: {text}")
-    if name in {"DataError", "ProgrammingError"} and not (
-        isinstance(sqlstate, str) and sqlstate in {"42P01", "42703"}
-    ):
-        return DataRefusedError(f"database refused the data: {text}")
-    return DatabaseUnavailableError(f"database unavailable: {text}")
+    found = fault(
+        sqlstate if isinstance(sqlstate, str) else None,
+        message=str(exc),
+        operational=name in {"OperationalError", "InterfaceError"},
+    )
+    if name == "InterfaceError":
+        found = "unavailable"
+    return _ERRORS[found](f"{_WORDS[found]}: {name}: {exc}")
+
+
+_ERRORS: dict[Fault, type[StorageError]] = {
+    "unavailable": DatabaseUnavailableError,
+    "conflict": ConflictError,
+    "refused": DataRefusedError,
+    "schema": DatabaseUnavailableError,  # for the pipe a schema it cannot use means: retry later
+}
+_WORDS: dict[Fault, str] = {
+    "unavailable": "database unavailable",
+    "conflict": "database conflict",
+    "refused": "database refused the data",
+    "schema": "database schema does not match",
+}

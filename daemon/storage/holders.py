@@ -119,21 +119,15 @@ def reap(db: Database, *, max_attempts: int, stale: timedelta = STALE) -> list[i
 
 
 def _release(session: Session, holder_ids: list[int], *, died: bool) -> None:
-    mine = Inbound.holder_id.in_(holder_ids)
-    values: dict[str, object] = {"holder_id": None}
+    """Claims back to nobody; a mail whose process died while handling it counts an attempt."""
     if died:
         session.execute(
             update(Inbound)
-            .where(mine, Inbound.state == InboundState.STORED)
-            .values(
-                holder_id=None,
-                attempts=Inbound.attempts + 1,
-                error="the process handling this mail died",
-            )
+            .where(Inbound.holder_id.in_(holder_ids), Inbound.state == InboundState.STORED)
+            .values(attempts=Inbound.attempts + 1, error="the process handling this mail died")
         )
-    session.execute(update(Inbound).where(mine).values(**values))
-    session.execute(update(Outbox).where(Outbox.holder_id.in_(holder_ids)).values(**values))
-    session.execute(update(Job).where(Job.holder_id.in_(holder_ids)).values(**values))
+    for table in (Inbound, Outbox, Job):
+        session.execute(update(table).where(table.holder_id.in_(holder_ids)).values(holder_id=None))
 
 
 def _dead(holder: Holder, me: Identity, stale_before: datetime) -> bool:
