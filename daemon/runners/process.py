@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -35,6 +35,7 @@ from rules.intake import route
 
 log = logging.getLogger(__name__)
 CLAIM = 10
+PREFETCH_BYTES = 1_048_576
 Clock = Callable[[], datetime]
 
 
@@ -51,7 +52,16 @@ class Outcome:
         return tuple(hit.reason for hit in self.hits)
 
 
-class ProcessRunner(Runner[int]):
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A stored mail claimed for processing; `raw` is None when too big to read in the claim."""
+
+    id: int
+    size: int
+    raw: bytes | None = field(default=None, repr=False)
+
+
+class ProcessRunner(Runner[Claimed]):
     name = "process"
 
     def __init__(self, settings: Settings, db: Database, *, holder_id: int, clock: Clock) -> None:
@@ -61,11 +71,12 @@ class ProcessRunner(Runner[int]):
         self.composer = Composer(settings)
         self.outcomes: list[Outcome] = []
 
-    def claim(self) -> Sequence[int]:
-        """The next few stored mails, oldest first (few: other daemons take the rest)."""
+    def claim(self) -> Sequence[Claimed]:
+        """The next few stored mails, oldest first (few: other daemons take the rest), with the
+        raw bytes of the small ones read in the same transaction."""
         with self.db.transaction() as session:
-            found = session.scalars(
-                select(Inbound.id)
+            found = session.execute(
+                select(Inbound.id, Inbound.size)
                 .where(
                     Inbound.state == InboundState.STORED,
                     or_(Inbound.holder_id.is_(None), Inbound.holder_id == self.holder_id),
@@ -74,21 +85,26 @@ class ProcessRunner(Runner[int]):
                 .limit(CLAIM)
                 .with_for_update(skip_locked=True)
             ).all()
-            if found:
-                session.execute(
-                    update(Inbound).where(Inbound.id.in_(found)).values(holder_id=self.holder_id)
-                )
-            return list(found)
+            if not found:
+                return []
+            ids = [row.id for row in found]
+            session.execute(
+                update(Inbound).where(Inbound.id.in_(ids)).values(holder_id=self.holder_id)
+            )
+            small = [row.id for row in found if row.size <= PREFETCH_BYTES]
+            query = select(Inbound.id, Inbound.raw).where(Inbound.id.in_(small))
+            raws = {inbound_id: raw for inbound_id, raw in session.execute(query)}
+        return [Claimed(row.id, row.size, raws.get(row.id)) for row in found]
 
-    def handle(self, item: int) -> None:
-        with self.db.read() as session:
-            raw, size = session.execute(
-                select(Inbound.raw, Inbound.size).where(Inbound.id == item)
-            ).one()
-        message = self._parse(raw, size)
+    def handle(self, item: Claimed) -> None:
+        raw = item.raw
+        if raw is None:
+            with self.db.read() as session:
+                raw = session.scalars(select(Inbound.raw).where(Inbound.id == item.id)).one()
+        message = self._parse(raw, item.size)
         del raw
         with self.db.transaction() as session:
-            inbound = session.get(Inbound, item, options=[defer(Inbound.raw)])  # read once only
+            inbound = session.get(Inbound, item.id, options=[defer(Inbound.raw)])  # read once
             if inbound is None or not self._still_mine(inbound):
                 return  # another holder took it over; it does the work
             now = self.clock()
@@ -97,7 +113,7 @@ class ProcessRunner(Runner[int]):
             ticket_id = apply(session, inbound, message, decision, composer=self.composer, now=now)
         failpoints.reached("ticket-committed")
         self.outcomes.append(
-            Outcome(item, decision.action, ticket_id, decision.acknowledge, decision.hits)
+            Outcome(item.id, decision.action, ticket_id, decision.acknowledge, decision.hits)
         )
 
     def _parse(self, raw: bytes, size: int) -> ParsedMessage:
@@ -109,7 +125,8 @@ class ProcessRunner(Runner[int]):
     def _still_mine(self, inbound: Inbound) -> bool:
         return inbound.state == InboundState.STORED and inbound.holder_id == self.holder_id
 
-    def failure(self, item: int, error: BaseException) -> None:
+    def failure(self, claimed: Claimed, error: BaseException) -> None:
+        item = claimed.id
         detail = "".join(traceback.format_exception(error, limit=8))
         now = self.clock()
         with self.db.transaction() as session:
@@ -150,10 +167,10 @@ class ProcessRunner(Runner[int]):
         )
         self.outcomes.append(Outcome(item, "quarantined", None, False, (hit,)))
 
-    def release(self, items: Sequence[int]) -> None:
+    def release(self, items: Sequence[Claimed]) -> None:
         with self.db.transaction() as session:
             session.execute(
                 update(Inbound)
-                .where(Inbound.id.in_(items), Inbound.holder_id == self.holder_id)
+                .where(Inbound.id.in_([i.id for i in items]), Inbound.holder_id == self.holder_id)
                 .values(holder_id=None)
             )
