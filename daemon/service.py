@@ -61,8 +61,9 @@ class Stages:
     outgoing: OutgoingRunner
     jobs: JobRunner
 
-    def all(self) -> tuple[Runner[object], ...]:
-        return (self.process, self.outgoing, self.jobs)  # type: ignore[return-value]
+    def hand_to(self, holder_id: int) -> None:
+        """Every runner claims for `holder_id` from now on."""
+        self.process.holder_id = self.outgoing.holder_id = self.jobs.holder_id = holder_id
 
 
 class Daemon:
@@ -185,8 +186,7 @@ class Daemon:
                     log.error(
                         "our holder was reaped (heartbeat stalled?); now holder %d", holder_id
                     )
-                    for runner in stages.all():
-                        runner.holder_id = holder_id
+                    stages.hand_to(holder_id)
                 holders.reap(self.db, max_attempts=max_attempts)
             except StorageError as exc:
                 log.warning("heartbeat: %s", exc)

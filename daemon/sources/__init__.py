@@ -2,7 +2,7 @@
 
 A source does one thing: find mail it has not handed over yet, `intake.store()` it, and only after
 that commit, acknowledge it at the source (move or flag on the IMAP server, remove the Maildir
-file). Processing the stored mail into tickets happens elsewhere (`daemon.workflow.pipeline`).
+file). Processing the stored mail into tickets happens elsewhere (`daemon.runners.process`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -203,7 +203,3 @@ def read(event: Event) -> Payload:
 
 def hits(found: tuple[Hit, ...]) -> list[RuleHit]:
     return [RuleHit.of(hit) for hit in found]
-
-
-def as_dict(payload: Payload) -> dict[str, Any]:
-    return payload.model_dump(mode="json", by_alias=True)

@@ -34,7 +34,7 @@ def test_a_status_change_carries_from_and_to_and_reads_back(db: Database) -> Non
 def test_rule_hits_are_stored_as_data() -> None:
     hit = Hit("thread-tag", "subject", "12", "subject tag names #12")
     created = events.Created(inbound=3, mailbox="main", hits=events.hits((hit,)))
-    assert events.as_dict(created)["hits"] == [
+    assert created.model_dump(mode="json", by_alias=True)["hits"] == [
         {
             "rule": "thread-tag",
             "field": "subject",
