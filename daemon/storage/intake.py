@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from daemon.errors import ConflictError, StorageError
+from daemon.storage.bounded import clean_json, fit, fit_key
+from daemon.storage.dbapi import Plain, from_database
 from parsers.fingerprint import fingerprint
 from parsers.message_ids import head_message_id
-
-from daemon.errors import ConflictError, StorageError
-from daemon.storage.bounded import fit, fit_key
-from daemon.storage.dbapi import Plain, from_database
 
 if TYPE_CHECKING:
     from daemon.storage.database import Database
@@ -109,7 +108,7 @@ def _store(db: Plain, raw: bytes, envelope: Envelope, key: str, message_id: str 
             "key": source_key,
             "inbound": inbound_id,
             "at": db.time(envelope.received_at),
-            "envelope": db.json(_clean_json(envelope.to_json())),
+            "envelope": db.json(clean_json(envelope.to_json(), text=2000, items=100)),
         },
     )
     return Stored(inbound_id=inbound_id, created=created, duplicate_of_receipt=False)
@@ -146,13 +145,3 @@ def _insert(
             },
         )
     )
-
-
-def _clean_json(value: Any) -> Any:
-    if isinstance(value, str):
-        return fit(value, 2000)
-    if isinstance(value, dict):
-        return {fit(str(k), 200): _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean_json(v) for v in value[:100]]
-    return value

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 
-from daemon.storage.bounded import clean, fit, fit_key
+from daemon.storage.bounded import clean, clean_json, fit, fit_key
 
 
 class Clean(TypeDecorator[str]):
@@ -67,14 +67,4 @@ class CleanJSON(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return _clean_json(value)
-
-
-def _clean_json(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, dict):
-        return {clean(str(k)): _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean_json(v) for v in value]
-    return value
+        return clean_json(value)
