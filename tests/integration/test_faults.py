@@ -103,7 +103,12 @@ class Running:
     def terminate(self, *, timeout: float) -> int:
         """SIGTERM, then its exit status (within `timeout`, else the test fails)."""
         self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=timeout)
+        try:
+            status = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"no exit {timeout} s after SIGTERM; the log:\n{self.log}"
+            ) from None
         self._reader.join(timeout=5)
         return status
 
