@@ -38,13 +38,16 @@ from daemon.storage.schema import HEAD, is_memory_url
 from daemon.storage.sqlstate import Fault, fault
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SQLITE_BUSY_SECONDS = 30.0
+LOCK_WAIT_SECONDS = 10.0
+"""How long a statement waits for a lock (SQLite's busy timeout, PostgreSQL's lock_timeout)
+before it fails as `DatabaseUnavailableError`: nothing waits forever, so a stop request is
+always heard, and a runner backs off instead of hanging behind someone else's lock."""
 
 
 class Database:
     """One engine and its sessions; `transaction()` is the only way code writes."""
 
-    def __init__(self, url: str, *, busy_seconds: float = SQLITE_BUSY_SECONDS) -> None:
+    def __init__(self, url: str, *, busy_seconds: float = LOCK_WAIT_SECONDS) -> None:
         self.url = url
         self.engine = make_engine(url, busy_seconds=busy_seconds)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -166,10 +169,13 @@ def alembic_config(url: str) -> Any:
     return config
 
 
-def make_engine(url: str, *, busy_seconds: float = SQLITE_BUSY_SECONDS) -> Engine:
+def make_engine(url: str, *, busy_seconds: float = LOCK_WAIT_SECONDS) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        given = parsed.query.get("options", "")  # keep what the URL itself asks of the server
+        given = given if isinstance(given, str) else " ".join(given)
+        options = f"{given} -c lock_timeout={int(busy_seconds * 1000)}".strip()
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
     if not is_memory_url(url):
         Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": busy_seconds, "check_same_thread": False})

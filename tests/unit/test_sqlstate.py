@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -62,3 +63,19 @@ def test_postgresql_refuses_an_out_of_range_value_as_the_items_fault(pg_url: str
     with pytest.raises(DataRefusedError), db.read() as session:
         session.execute(text("SELECT CAST(99999999999 AS integer)"))
     db.dispose()
+
+
+def test_postgresql_never_waits_forever_for_a_lock(pg_url: str) -> None:
+    """A lock held elsewhere makes a statement fail as unavailable, so a stop is always heard."""
+    db = Database(pg_url, busy_seconds=0.3)
+    with db.transaction() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS held (v integer)"))
+    with psycopg.connect(libpq(pg_url)) as other:
+        other.execute("LOCK TABLE held IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(DatabaseUnavailableError, match="lock"), db.read() as session:
+            session.execute(text("SELECT * FROM held"))
+    db.dispose()
+
+
+def libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
