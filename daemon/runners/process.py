@@ -1,9 +1,9 @@
-"""The processing stage: one stored mail at a time becomes a ticket, a message, or nothing.
+"""The processing stage: each stored mail becomes a ticket, a message on one, or nothing.
 
-The mail is claimed (its row names our holder), read and parsed outside any transaction, so a
-slow mail never holds the database's write lock; then facts are gathered, the rules decide, and
-the decision is applied in one short write transaction that first checks the row is still ours
-and still waiting. A failure counts one attempt (in its own transaction); after `max_attempts`,
+Mail is claimed a few at a time (the rows name our holder; small ones are read in the claim)
+and handled one at a time: parsed outside any transaction, so a slow mail never holds the
+database's write lock; then facts are gathered, the rules decide, and the decision is applied
+in one short write transaction that first checks the row is still ours and still waiting. A failure counts one attempt (in its own transaction); after `max_attempts`,
 or at once for bytes that are not a mail, the mail goes to quarantine with its error, and a
 quarantine-retry job is scheduled for it once.
 """
@@ -28,8 +28,7 @@ from daemon.storage.database import Database
 from daemon.storage.models import Inbound, InboundState
 from daemon.workflow.apply import apply
 from daemon.workflow.facts import gather
-from parsers import NotAMailError, ParsedMessage, parse
-from parsers.mail import parse_head
+from parsers import NotAMailError, ParsedMessage, parse, parse_head
 from rules.hits import Hit
 from rules.intake import route
 
