@@ -3,9 +3,10 @@
 Mail is claimed a few at a time (the rows name our holder; small ones are read in the claim)
 and handled one at a time: parsed outside any transaction, so a slow mail never holds the
 database's write lock; then facts are gathered, the rules decide, and the decision is applied
-in one short write transaction that first checks the row is still ours and still waiting. A failure counts one attempt (in its own transaction); after `max_attempts`,
-or at once for bytes that are not a mail, the mail goes to quarantine with its error, and a
-quarantine-retry job is scheduled for it once.
+in one short write transaction that first checks the row is still ours and still waiting.
+A failure counts one attempt (in its own transaction); after `max_attempts`, or at once for
+bytes that are not a mail, the mail goes to quarantine with its error, and a quarantine-retry
+job is scheduled for it once.
 """
 
 from __future__ import annotations
