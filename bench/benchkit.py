@@ -7,12 +7,16 @@ results with `psql`, never importing the code under test.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+DESK = "support@desk.test"
 
 
 class BenchError(Exception):
@@ -61,3 +65,23 @@ def postgres_database(server: str, *, prefix: str) -> Iterator[str]:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:
         psql(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def write_config(workdir: Path, url: str, *, desk: str = "") -> Path:
+    """A replydesk.toml (and its reply secret) for a benchmark; `desk` adds `[desk]` lines."""
+    secret = workdir / "reply.secret"
+    secret.write_text(secrets.token_hex(24) + "\n")
+    secret.chmod(0o600)
+    path = workdir / "replydesk.toml"
+    path.write_text(
+        "[desk]\n"
+        'name = "Bench Desk"\n'
+        f'addresses = ["{DESK}"]\n'
+        'reply_secret_file = "reply.secret"\n'
+        f"{desk}\n"
+        "[database]\n"
+        f'url = "{url}"\n\n'
+        "[outbox]\n"
+        f'maildir = "{workdir / "outbox"}"\n'
+    )
+    return path

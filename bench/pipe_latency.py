@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sqlite3
 import statistics
 import subprocess
@@ -38,10 +37,17 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from benchkit import BenchError, done_progress, postgres_database, progress, psql
+from benchkit import (
+    DESK,
+    BenchError,
+    done_progress,
+    postgres_database,
+    progress,
+    psql,
+    write_config,
+)
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-DESK = "support@desk.test"
 TIMEOUT = 120.0
 
 
@@ -120,25 +126,6 @@ def code_under_test(python: str, code: str | None, workdir: Path) -> Code:
     return Code(python, env, where.stdout.strip(), has_process_flag="--process" in flags)
 
 
-def write_config(workdir: Path, url: str) -> Path:
-    secret = workdir / "reply.secret"
-    secret.write_text(secrets.token_hex(24) + "\n")
-    secret.chmod(0o600)
-    path = workdir / "replydesk.toml"
-    path.write_text(
-        "[desk]\n"
-        'name = "Bench Desk"\n'
-        f'addresses = ["{DESK}"]\n'
-        'reply_secret_file = "reply.secret"\n'
-        "max_acks_per_sender_per_hour = 1000\n\n"
-        "[database]\n"
-        f'url = "{url}"\n\n'
-        "[outbox]\n"
-        f'maildir = "{workdir / "outbox"}"\n'
-    )
-    return path
-
-
 def mail(index: int, run: str, *, kind: str = "pipe") -> bytes:
     message = EmailMessage()
     message["From"] = f"Customer {index} <customer{index}@example.com>"
@@ -167,7 +154,7 @@ def cli(
 def run_backend(
     code: Code, backend: str, url: str, *, mode: str, mails: int, warmup: int, workdir: Path
 ) -> Result:
-    config = write_config(workdir, url)
+    config = write_config(workdir, url, desk="max_acks_per_sender_per_hour = 1000\n")
     upgrade = cli(code, config, "db", "upgrade")
     if upgrade.returncode != 0:
         raise BenchError(f"{backend}: db upgrade exited {upgrade.returncode}: {upgrade.stderr!r}")

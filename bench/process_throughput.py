@@ -27,7 +27,6 @@ import json
 import os
 import random
 import re
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -40,11 +39,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchkit import BenchError, done_progress, postgres_database, progress, psql
+from benchkit import (
+    DESK,
+    BenchError,
+    done_progress,
+    postgres_database,
+    progress,
+    psql,
+    write_config,
+)
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-DESK = "support@desk.test"
 TIMEOUT = 1800.0
 _MESSAGE_ID = re.compile(
     rb"^message-id[ \t]*:.*(?:\r?\n[ \t].*)*\r?\n", re.IGNORECASE | re.MULTILINE
@@ -175,24 +181,6 @@ def _first(*names: str) -> Any:
         except ImportError as exc:
             errors.append(f"{name}: {exc}")
     raise BenchError("cannot import " + "; ".join(errors))
-
-
-def write_config(workdir: Path, url: str) -> Path:
-    secret = workdir / "reply.secret"
-    secret.write_text(secrets.token_hex(24) + "\n")
-    secret.chmod(0o600)
-    path = workdir / "replydesk.toml"
-    path.write_text(
-        "[desk]\n"
-        'name = "Bench Desk"\n'
-        f'addresses = ["{DESK}"]\n'
-        'reply_secret_file = "reply.secret"\n\n'
-        "[database]\n"
-        f'url = "{url}"\n\n'
-        "[outbox]\n"
-        f'maildir = "{workdir / "outbox"}"\n'
-    )
-    return path
 
 
 def cli(code: Code, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
