@@ -81,7 +81,8 @@ class OutgoingRunner(Runner[Outgoing]):
                     return []
                 for row in rows:
                     if row.attempts >= self.max_attempts:  # it died with its process each time
-                        self._give_up(session, row, now)
+                        died = f"not sent: the sending process died with it {row.attempts} times"
+                        self._fail(session, row, died, now)
                         continue
                     row.attempts += 1
                     row.holder_id = self.holder_id
@@ -91,8 +92,8 @@ class OutgoingRunner(Runner[Outgoing]):
         failpoints.reached("outbox-claimed")
         return claimed
 
-    def _give_up(self, session: Session, row: Outbox, now: datetime) -> None:
-        error = f"not sent: the sending process died with it {row.attempts} times"
+    def _fail(self, session: Session, row: Outbox, error: str, now: datetime) -> None:
+        """The row will not be sent: marked failed, logged, and an event on its ticket."""
         row.state, row.last_error, row.holder_id = OutboxState.FAILED, error, None
         self.report.failed += 1
         log.error("outbox %s failed for good: %s", row.id, error)
@@ -139,13 +140,11 @@ class OutgoingRunner(Runner[Outgoing]):
             row = session.get_one(Outbox, delivery.outgoing.id)
             row.holder_id = None
             row.refused = dict(delivery.refused)
-            payload: events.Payload
             if error is None:
                 row.state, row.sent_at, row.last_error = OutboxState.SENT, now, None
                 self.report.sent += 1
-                payload = events.MailSent(
-                    outbox=row.id, to=row.recipients, refused=dict(delivery.refused)
-                )
+                sent = events.MailSent(outbox=row.id, to=row.recipients, refused=row.refused)
+                _event(session, row, sent, now)
             elif isinstance(error, TemporarySendError) and row.attempts < self.max_attempts:
                 delay = timedelta(
                     seconds=self.settings.first_retry_seconds * 2 ** (row.attempts - 1)
@@ -154,20 +153,8 @@ class OutgoingRunner(Runner[Outgoing]):
                 row.last_error = str(error)
                 self.report.retrying += 1
                 log.warning("outbox %s: %s; retry at %s", row.id, error, row.next_attempt_at)
-                return
             else:
-                row.state, row.last_error = OutboxState.FAILED, str(error)
-                self.report.failed += 1
-                log.error("outbox %s failed for good: %s", row.id, error)
-                payload = events.MailFailed(outbox=row.id, to=row.recipients, error=str(error))
-            events.record(
-                session,
-                payload,
-                ticket_id=row.ticket_id,
-                at=now,
-                actor="system",
-                cause=f"outbox:{row.id}",
-            )
+                self._fail(session, row, str(error), now)
 
     def failure(self, item: Outgoing, error: BaseException) -> None:
         """Something of ours broke around this mail (not the relay): retry it later."""
@@ -184,3 +171,8 @@ class OutgoingRunner(Runner[Outgoing]):
                 )
                 .values(holder_id=None, attempts=Outbox.attempts - 1)
             )
+
+
+def _event(session: Session, row: Outbox, payload: events.Payload, now: datetime) -> None:
+    cause = f"outbox:{row.id}"
+    events.record(session, payload, ticket_id=row.ticket_id, at=now, actor="system", cause=cause)

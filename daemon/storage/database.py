@@ -28,14 +28,12 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.errors import (
-    ConflictError,
     DatabaseUnavailableError,
-    DataRefusedError,
     SchemaBehindError,
     StorageError,
 )
 from daemon.storage.schema import HEAD, is_memory_url
-from daemon.storage.sqlstate import Fault, fault
+from daemon.storage.sqlstate import error, fault
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOCK_WAIT_SECONDS = 10.0
@@ -137,21 +135,7 @@ def classify(exc: SQLAlchemyError) -> StorageError:
         message=str(getattr(exc, "orig", exc)),
         operational=isinstance(exc, OperationalError),
     )
-    return _ERRORS[found](f"{_WORDS[found]}: {detail}")
-
-
-_ERRORS: dict[Fault, type[StorageError]] = {
-    "unavailable": DatabaseUnavailableError,
-    "conflict": ConflictError,
-    "refused": DataRefusedError,
-    "schema": SchemaBehindError,
-}
-_WORDS: dict[Fault, str] = {
-    "unavailable": "database unavailable",
-    "conflict": "database conflict",
-    "refused": "database refused the data",
-    "schema": "database schema does not match",
-}
+    return error(found, detail)
 
 
 def _sqlstate(exc: SQLAlchemyError) -> str | None:

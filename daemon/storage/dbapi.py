@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
-from daemon.errors import ConflictError, DatabaseUnavailableError, DataRefusedError, StorageError
-from daemon.storage.sqlstate import Fault, fault
+from daemon.errors import StorageError
+from daemon.storage.sqlstate import error, fault
 
 if TYPE_CHECKING:
     from daemon.storage.database import Database
@@ -142,18 +142,4 @@ def _classify(exc: Exception) -> StorageError:
     )
     if name == "InterfaceError":
         found = "unavailable"
-    return _ERRORS[found](f"{_WORDS[found]}: {name}: {exc}")
-
-
-_ERRORS: dict[Fault, type[StorageError]] = {
-    "unavailable": DatabaseUnavailableError,
-    "conflict": ConflictError,
-    "refused": DataRefusedError,
-    "schema": DatabaseUnavailableError,  # for the pipe a schema it cannot use means: retry later
-}
-_WORDS: dict[Fault, str] = {
-    "unavailable": "database unavailable",
-    "conflict": "database conflict",
-    "refused": "database refused the data",
-    "schema": "database schema does not match",
-}
+    return error(found, f"{name}: {exc}")

@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+from daemon.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    DataRefusedError,
+    SchemaBehindError,
+    StorageError,
+)
+
 Fault = Literal["unavailable", "conflict", "refused", "schema"]
 
 # Connection exceptions, transaction rollbacks (deadlock, serialisation), insufficient
@@ -39,3 +47,17 @@ def fault(sqlstate: str | None, *, message: str, operational: bool) -> Fault:
     if operational and (any(w in lowered for w in _SQLITE_UNAVAILABLE) or "connect" in lowered):
         return "unavailable"
     return "refused"
+
+
+_ERRORS: dict[Fault, tuple[type[StorageError], str]] = {
+    "unavailable": (DatabaseUnavailableError, "database unavailable"),
+    "conflict": (ConflictError, "database conflict"),
+    "refused": (DataRefusedError, "database refused the data"),
+    "schema": (SchemaBehindError, "database schema does not match"),
+}
+
+
+def error(found: Fault, detail: str) -> StorageError:
+    """Our exception for a fault, its message saying what kind of failure it was."""
+    kind, words = _ERRORS[found]
+    return kind(f"{words}: {detail}")

@@ -27,13 +27,21 @@ class Clean(TypeDecorator[str]):
 
     impl = String
     cache_ok = True
+    fitted = staticmethod(fit)
 
     def __init__(self, length: int) -> None:
         super().__init__(length)
         self.length = length
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else fit(value, self.length)
+        return None if value is None else self.fitted(value, self.length)
+
+
+class Key(Clean):
+    """Matched text, cleaned; over-long values become prefix + digest, the same on every bind."""
+
+    cache_ok = True
+    fitted = staticmethod(fit_key)
 
 
 class CleanText(TypeDecorator[str]):
@@ -44,20 +52,6 @@ class CleanText(TypeDecorator[str]):
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else clean(value)
-
-
-class Key(TypeDecorator[str]):
-    """Matched text, cleaned; over-long values become prefix + digest, the same on every bind."""
-
-    impl = String
-    cache_ok = True
-
-    def __init__(self, length: int) -> None:
-        super().__init__(length)
-        self.length = length
-
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else fit_key(value, self.length)
 
 
 class CleanJSON(TypeDecorator[Any]):

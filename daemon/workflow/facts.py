@@ -18,10 +18,9 @@ from daemon.storage.bounded import fit_key
 from daemon.storage.models import Contact, Message, Outbox, Ticket
 from parsers import ParsedMessage
 from parsers.address_parts import address_key
-from parsers.subjects import foreign_ticket_tag
+from parsers.subjects import MAX_TICKET, foreign_ticket_tag
 from rules.intake import AckCounts, AckLimits, IntakeFacts, ThreadCandidate, TicketFacts, Via
 
-MAX_TICKET_ID = 2**31 - 1
 MAX_THREAD_IDS = 50
 JUST_NOW = timedelta(minutes=2)
 MESSAGE_ID_LENGTH = 300  # messages.message_id: stored values are compared in their stored form
@@ -93,7 +92,7 @@ def thread_candidates(session: Session, message: ParsedMessage) -> tuple[ThreadC
 
 
 def ticket_by_tag(session: Session, ref: int | None) -> TicketFacts | None:
-    if ref is None or not 1 <= ref <= MAX_TICKET_ID:
+    if ref is None or not 1 <= ref <= MAX_TICKET:  # the parser bounds it too: a tag is a stranger's
         return None
     found = session.execute(
         select(Ticket.id, Ticket.status, Contact.address)
