@@ -97,3 +97,7 @@ def test_a_failing_job_backs_off_then_fails_with_an_event(db: Database, clock: C
             assert session.scalars(select(Event).where(Event.kind == "job_failed")).one()
     finally:
         del job_runner.HANDLERS["test_broken"]
+
+
+def test_every_job_kind_that_can_be_scheduled_has_a_handler() -> None:
+    assert set(job_runner.HANDLERS) == jobs.KINDS
