@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from parsers.fingerprint import fingerprint
 
 from parsers.address_parts import address_key
+from parsers.fingerprint import fingerprint
 
 revision = "0002"
 down_revision = "0001"
