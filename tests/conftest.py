@@ -21,6 +21,21 @@ from tests.support.smtp import SmtpRelay
 INTEGRATION_FIXTURES = frozenset({"dovecot", "smtp_relay", "pg_server", "pg_url"})
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the expected JSON of the golden files (parsers, rules); review the diff",
+    )
+
+
+@pytest.fixture
+def regen_golden(request: pytest.FixtureRequest) -> bool:
+    """True when the run was asked to rewrite golden files instead of comparing them."""
+    return bool(request.config.getoption("--regen-golden", default=False))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that starts or uses a real server (PostgreSQL runs of ``db_url`` too)."""
     for item in items:
