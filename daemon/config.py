@@ -18,15 +18,26 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from daemon import configfile
+from daemon import configfile, rulebook
 from daemon.configfile import ConfigError, ConfigProblem
+from daemon.rulebook import (
+    CalendarConfig,
+    QueueConfig,
+    RuleConfig,
+    RuleFile,
+    RulesConfig,
+    SlaConfig,
+)
 from daemon.storage.schema import is_memory_url
+from rules.book import Rulebook
+from rules.calendar import Calendar, week_from
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -76,6 +87,12 @@ class Desk(_Frozen):
     max_acks_per_sender_per_day: int = Field(default=40, ge=0)
     max_acks_per_domain_per_day: int = Field(default=200, ge=0)
     max_mail_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    managers: tuple[MailAddress, ...] = ()
+
+    @field_validator("managers")
+    @classmethod
+    def _managers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_address(v) for v in value)
 
     @field_validator("addresses")
     @classmethod
@@ -155,11 +172,28 @@ class Engineer(_Frozen):
     timezone: str = "UTC"
     hours: str = "09:00-17:00"
     days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    holidays: str | None = None
+    capacity: int | None = Field(default=None, ge=1)
+    delegate: str | None = None
 
-    @field_validator("address")
+    @field_validator("address", "delegate")
     @classmethod
-    def _address(cls, value: str) -> str:
-        return _address(value)
+    def _address(cls, value: str | None) -> str | None:
+        return None if value is None else _address(value)
+
+    @field_validator("skills")
+    @classmethod
+    def _skills(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for skill in value:
+            name, _, level = skill.partition(":")
+            if not name or (level and not (level.isdigit() and 1 <= int(level) <= 5)):
+                raise ValueError(f"skill {skill!r}: write a name, or name:level with level 1-5")
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: str | None) -> str | None:
+        return CalendarConfig._holidays(value)
 
     @field_validator("timezone")
     @classmethod
@@ -193,6 +227,23 @@ class Engineer(_Frozen):
         start, _, end = self.hours.partition("-")
         return time.fromisoformat(start), time.fromisoformat(end) if end != "24:00" else time.max
 
+    def skill_levels(self) -> dict[str, int]:
+        """`("billing:3", "api")` as `{"billing": 3, "api": 1}`."""
+        levels = {}
+        for skill in self.skills:
+            name, _, level = skill.partition(":")
+            levels[name.lower()] = int(level or 1)
+        return levels
+
+    def calendar(self) -> Calendar:
+        """When this engineer is at work: their hours and days, timezone and holidays."""
+        return Calendar(
+            name=f"engineer:{self.address}",
+            timezone=self.timezone,
+            week=week_from(self.hours, self.days),
+            holidays=rulebook.holidays_of(self.holidays),
+        )
+
 
 class Site(_Frozen):
     title: str = "Support"
@@ -210,8 +261,14 @@ class Settings(_Frozen):
     mailboxes: tuple[Mailbox, ...] = ()
     maildirs: tuple[MaildirSource, ...] = ()
     engineers: tuple[Engineer, ...] = ()
+    rules: RulesConfig = RulesConfig()
+    calendars: tuple[CalendarConfig, ...] = ()
+    queues: tuple[QueueConfig, ...] = ()
+    sla: SlaConfig = SlaConfig()
     site: Site = Site()
     source: Path = Field(default=Path("replydesk.toml"), exclude=True)
+    rule_files: tuple[RuleConfig, ...] = Field(default=(), exclude=True)
+    _rulebook: Rulebook | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Self:
@@ -224,6 +281,23 @@ class Settings(_Frozen):
         if dupes:
             raise ValueError(f"engineer addresses must be unique; repeated: {', '.join(dupes)}")
         return self
+
+    def rulebook(self) -> Rulebook:
+        """The rules, compiled once per settings object."""
+        if self._rulebook is None:
+            self._rulebook = rulebook.compile_rulebook(
+                self.rules,
+                extra=self.rule_files,
+                calendars=self.calendars,
+                queues=self.queues,
+                sla=self.sla,
+                engineers={e.address: e.calendar() for e in self.engineers},
+                managers=self.desk.managers,
+            )
+        return self._rulebook
+
+    def engineer(self, address: str) -> Engineer | None:
+        return next((e for e in self.engineers if e.address == address.lower()), None)
 
     def reply_secret(self) -> SecretStr | None:
         """The secret that signs reply addresses; None when none is configured (no default)."""
@@ -249,7 +323,8 @@ def validate(data: dict[str, Any], *, source: Path) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_problems(str(source), exc)) from None
     settings = _resolve_paths(settings, source.parent)
-    problems = _secret_problems(settings)
+    settings = _with_rule_files(settings)
+    problems = _secret_problems(settings) + rulebook.problems(settings)
     if problems:
         raise ConfigError(problems)
     return settings
@@ -303,6 +378,23 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
             "database": database,
         }
     )
+
+
+def _with_rule_files(settings: Settings) -> Settings:
+    """The `[[classify]]` tables of every file `[rules] files` names, validated, in order."""
+    extra: list[RuleConfig] = []
+    problems: list[ConfigProblem] = []
+    for name in settings.rules.files:
+        path = Path(name) if Path(name).is_absolute() else settings.source.parent / name
+        try:
+            extra += RuleFile.model_validate(configfile.read(path)).classify
+        except ConfigError as exc:
+            problems += exc.problems
+        except ValidationError as exc:
+            problems += _problems(str(path), exc)
+    if problems:
+        raise ConfigError(problems)
+    return settings.model_copy(update={"rule_files": tuple(extra)})
 
 
 def _secret_problems(settings: Settings) -> list[ConfigProblem]:

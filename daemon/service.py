@@ -101,6 +101,7 @@ class Daemon:
                 self.db,
                 holder_id=holder_id,
                 clock=self.clock,
+                settings=self.settings,
                 max_attempts=self.settings.runners.max_attempts,
             ),
         )

@@ -27,6 +27,7 @@ segments of an SLA clock add up with no rounding drift; `add` is its inverse.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -194,6 +195,12 @@ class Holidays:
         return day in _public_holidays(self.country, self.subdivision, day.year)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _open_on(calendar: Calendar, day: date) -> tuple[Span, ...]:
+    """`Calendar._spans_of`, remembered: a day's spans depend on the calendar and the day only."""
+    return calendar._spans_of(day)
+
+
 def _utc(at: datetime, what: str) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {at.isoformat()}")
@@ -269,7 +276,13 @@ class Calendar:
         moment = _utc(at, "at")
         if self.wall:
             return True
-        day = moment.astimezone(self.zone).date()
+        local = moment.astimezone(self.zone)
+        day = local.date()
+        if not local.fold:  # a local time that occurs once: its wall time says it all
+            if day in self.holidays:
+                return False
+            second = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+            return any(a * 60 <= second < b * 60 for a, b in self.week[day.weekday()])
         return any(
             first <= moment < last
             for near in (day - _ONE_DAY, day, day + _ONE_DAY)
@@ -322,6 +335,9 @@ class Calendar:
 
     def _open_on(self, day: date) -> tuple[Span, ...]:
         """The open intervals of one local date, in UTC; none on a holiday."""
+        return _open_on(self, day)
+
+    def _spans_of(self, day: date) -> tuple[Span, ...]:
         if day in self.holidays:
             return ()
         zone = self.zone

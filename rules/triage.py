@@ -4,8 +4,9 @@ The order is fixed: classify the mail; find the facts its category requires and 
 missing; pick the assignee in the queue the rules chose (the skills asked for are the ticket's
 module and problem type, where anyone on the team has such a skill); pick the SLA policy by
 severity, customer domain and queue; start its clocks, paused at once when facts are missing
-(the ticket then waits on the customer). Everything is computed from the facts given, so the dry
-run (`replydesk rules test`) and the daemon decide alike.
+(the ticket then waits on the customer, when its acknowledgement asks). Everything is
+computed from the facts given, so the dry run (`replydesk rules test`) and the daemon decide
+alike.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rules import sla
 from rules.assign import Assignment, EngineerFacts, assign
 from rules.book import Rulebook
 from rules.classify import AttachmentFacts, Classification, MailFacts, classify
-from rules.required import FactSpec, found_facts, missing_facts
+from rules.required import FactSpec, found_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +32,12 @@ class Triage:
     assignment: Assignment
     policy: sla.Policy | None
     clocks: tuple[sla.Clock, ...]
+    asking: bool = True
 
     @property
     def waiting(self) -> bool:
-        return bool(self.missing)
+        """Facts are missing and the acknowledgement asks for them: the customer has the ball."""
+        return self.asking and bool(self.missing)
 
     def deadlines(self) -> dict[str, datetime | None]:
         if self.policy is None:
@@ -98,12 +101,19 @@ def needed_skills(
 
 
 def triage(
-    mail: MailFacts, *, book: Rulebook, engineers: Sequence[EngineerFacts], at: datetime
+    mail: MailFacts,
+    *,
+    book: Rulebook,
+    engineers: Sequence[EngineerFacts],
+    at: datetime,
+    asking: bool = True,
 ) -> Triage:
+    """`asking` is False when no acknowledgement goes out (a machine's mail, a flood): missing
+    facts are then recorded, but nobody was asked, so the ticket does not wait."""
     classification = classify(mail, book.ruleset)
     specs = book.required_facts(classification.module)
     found = found_facts(mail.text, specs)
-    missing = missing_facts(mail.text, specs, known=found)
+    missing = tuple(spec for spec in specs if spec.name not in found)
     assignment = assign(
         queue=book.queue(classification.queue),
         tier=classification.tier,
@@ -121,9 +131,9 @@ def triage(
     clocks: tuple[sla.Clock, ...] = ()
     if policy is not None:
         clocks = tuple(sla.start(t, policy.goal(t), at) for t in sla.TARGETS)
-        if missing:
+        if missing and asking:
             clocks = tuple(
                 sla.step(c, sla.Happening.WAITING_ON_CUSTOMER, at, policy.calendar).clock
                 for c in clocks
             )
-    return Triage(classification, found, missing, assignment, policy, clocks)
+    return Triage(classification, found, missing, assignment, policy, clocks, asking)

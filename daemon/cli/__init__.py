@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     inbound.add_argument("--json", action="store_true", help="list: JSON Lines for scripts")
     inbound.set_defaults(handler="commands:inbound")
 
+    rules = sub.add_parser("rules", help="the rule book: check it, try it on a mail, replay it")
+    rules.add_argument("action", choices=["check", "test", "replay"])
+    rules.add_argument("file", nargs="?", help="test: the mail (.eml) to try")
+    rules.add_argument("--at", help="test: decide as at this time (ISO 8601; default now)")
+    rules.add_argument("--since", help="replay: tickets opened since this date (ISO 8601)")
+    rules.set_defaults(handler="rules:main")
+
     demo = sub.add_parser("demo", help="build a sample mailbox and run the daemon over it")
     demo.add_argument("folder", nargs="?", default="demo", help="where to build it")
     demo.set_defaults(handler="commands:demo")

@@ -36,6 +36,25 @@ class Composed:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class TicketSummary:
+    """A ticket as a notice shows it."""
+
+    number: int
+    subject: str
+    requester: str
+    status: str
+    severity: int
+    tier: int
+    queue: str
+    category: str | None
+    problem_type: str | None
+    tags: tuple[str, ...]
+    assignee: str | None
+    waiting_for: tuple[str, ...]
+    clocks: tuple[str, ...]
+
+
 class Composer:
     """Holds the template environment; one per process."""
 
@@ -56,11 +75,13 @@ class Composer:
         message: ParsedMessage,
         now: datetime,
         too_large: int | None = None,
+        questions: tuple[str, ...] = (),
     ) -> Composed:
         """The reply a customer gets when their mail becomes a new ticket.
 
         `too_large` is the size of a mail above the desk's limit: it was kept, but only its
         headers are shown, and the customer is told so (once: in this acknowledgement).
+        `questions` ask for the facts the ticket's category needs and the mail did not give.
         """
         desk = self.settings.desk
         assert message.from_ is not None
@@ -73,6 +94,7 @@ class Composer:
             "tag": tag,
             "too_large_mb": None if too_large is None else f"{too_large / 1_048_576:.1f}",
             "limit_mb": f"{desk.max_mail_bytes / 1_048_576:.0f}",
+            "questions": questions,
         }
         text = self.env.get_template("ack.txt.j2").render(context)
         html = self.env.get_template("ack.html.j2").render(context)
@@ -91,6 +113,36 @@ class Composer:
         mail["X-Auto-Response-Suppress"] = "All"
         mail.set_content(text)
         mail.add_alternative(html, subtype="html")
+        return Composed(
+            message_id=str(mail["Message-ID"]),
+            subject=str(mail["Subject"]),
+            envelope_from=desk.address,
+            recipients=(to,),
+            raw=mail.as_bytes(),
+            text=text,
+        )
+
+    def notice(
+        self,
+        *,
+        to: str,
+        title: str,
+        lines: tuple[str, ...],
+        ticket: TicketSummary | None,
+        now: datetime,
+    ) -> Composed:
+        """A mail to the team about a ticket (assigned, SLA warning, escalated, absence)."""
+        desk = self.settings.desk
+        text = self.env.get_template("notice.txt.j2").render(
+            title=title, lines=lines, ticket=ticket, desk=desk.name
+        )
+        tag = f"{format_tag(ticket.number, tag_prefix=desk.tag_prefix)} " if ticket else ""
+        mail = self._envelope(
+            to=to, subject=f"{tag}{title}", now=now, in_reply_to=None, references=()
+        )
+        mail["Auto-Submitted"] = "auto-generated"
+        mail["X-Auto-Response-Suppress"] = "All"
+        mail.set_content(text)
         return Composed(
             message_id=str(mail["Message-ID"]),
             subject=str(mail["Subject"]),

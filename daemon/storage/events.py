@@ -41,6 +41,17 @@ class EventKind(enum.StrEnum):
     INBOUND_RELEASED = "inbound_released"
     BOUNCE_RECEIVED = "bounce_received"
     JOB_FAILED = "job_failed"
+    CLASSIFIED = "classified"
+    FACTS_REQUESTED = "facts_requested"
+    FACTS_MERGED = "facts_merged"
+    SLA_CLOCK = "sla_clock"
+    SLA_OUTCOME = "sla_outcome"
+    SLA_WARNING = "sla_warning"
+    ESCALATED = "escalated"
+    UNASSIGNED = "unassigned"
+    ENGINEER_AWAY = "engineer_away"
+    ENGINEER_BACK = "engineer_back"
+    NOTIFIED = "notified"
 
 
 class RuleHit(BaseModel):
@@ -167,6 +178,107 @@ class JobFailed(Payload):
     job_kind: str
     attempts: int
     error: str
+
+
+class Classified(Payload):
+    """What the rules labelled a ticket with, and every rule that hit."""
+
+    kind = EventKind.CLASSIFIED
+    module: str | None
+    problem_type: str | None
+    severity: int
+    tags: list[str]
+    queue: str
+    tier: int
+    hits: list[RuleHit]
+
+
+class FactsRequested(Payload):
+    kind = EventKind.FACTS_REQUESTED
+    found: dict[str, str]
+    missing: list[str]
+
+
+class FactsMerged(Payload):
+    """A customer's answer supplied facts; `missing` are those still not given."""
+
+    kind = EventKind.FACTS_MERGED
+    message: int
+    found: dict[str, str]
+    missing: list[str]
+
+
+class SlaClock(Payload):
+    """A clock's state after a change: its deadline (None while it does not run)."""
+
+    kind = EventKind.SLA_CLOCK
+    target: str
+    policy: str
+    calendar: str
+    state: str
+    goal_seconds: int
+    used_seconds: int
+    deadline: datetime | None
+    why: str
+
+
+class SlaOutcome(Payload):
+    """A target met or missed: recorded once, when it happened, never recomputed."""
+
+    kind = EventKind.SLA_OUTCOME
+    target: str
+    met: bool
+    used_seconds: int
+    goal_seconds: int
+
+
+class SlaWarning(Payload):
+    kind = EventKind.SLA_WARNING
+    target: str
+    percent: int
+    used_seconds: int
+    notified: list[str]
+    escalated: bool
+
+
+class Escalated(Payload):
+    kind = EventKind.ESCALATED
+    from_tier: int
+    to_tier: int
+    reason: str
+    hits: list[RuleHit] = []
+
+
+class Unassigned(Payload):
+    """Nobody could take the ticket: it waits in its queue; the lead is told once."""
+
+    kind = EventKind.UNASSIGNED
+    queue: str
+    lead_told: str | None
+    considered: list[str]
+
+
+class EngineerAway(Payload):
+    kind = EventKind.ENGINEER_AWAY
+    engineer: str
+    until: datetime
+    inbound: int
+    date_found: bool
+    handed_over: list[int]
+
+
+class EngineerBack(Payload):
+    kind = EventKind.ENGINEER_BACK
+    engineer: str
+
+
+class Notified(Payload):
+    """A notice mailed to the team (assignment, warning, escalation, absence)."""
+
+    kind = EventKind.NOTIFIED
+    notice: str
+    to: list[str]
+    outbox: int
 
 
 PAYLOADS: dict[EventKind, type[Payload]] = {

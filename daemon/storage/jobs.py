@@ -11,14 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daemon.storage.models import Job, JobState
 
 QUARANTINE_RETRY = "quarantine_retry"
-KINDS = frozenset({QUARANTINE_RETRY})
+SLA_CHECK = "sla_check"
+ASSIGN_RETRY = "assign_retry"
+ENGINEER_BACK = "engineer_back"
+KINDS = frozenset({QUARANTINE_RETRY, SLA_CHECK, ASSIGN_RETRY, ENGINEER_BACK})
 
 
 def schedule(
@@ -52,3 +55,33 @@ def schedule(
     except IntegrityError:
         return False
     return True
+
+
+def cancel(
+    session: Session, *, kind: str, ticket_id: int, now: datetime, why: str, **payload: Any
+) -> int:
+    """Cancel the pending jobs of `kind` on a ticket (whose payload has these values)."""
+    pending = session.scalars(
+        select(Job).where(
+            Job.kind == kind, Job.ticket_id == ticket_id, Job.state == JobState.PENDING
+        )
+    ).all()
+    count = 0
+    for job in pending:
+        if all(job.payload.get(k) == v for k, v in payload.items()):
+            job.state, job.done_at, job.last_error, job.holder_id = (
+                JobState.CANCELLED,
+                now,
+                why,
+                None,
+            )
+            count += 1
+    return count
+
+
+def cancel_all(session: Session, *, kind: str, ticket_id: int, now: datetime, why: str) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.kind == kind, Job.ticket_id == ticket_id, Job.state == JobState.PENDING)
+        .values(state=JobState.CANCELLED, done_at=now, last_error=why, holder_id=None)
+    )

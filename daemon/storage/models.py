@@ -102,6 +102,7 @@ class JobState(enum.StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 def _enum(kind: type[enum.StrEnum]) -> Enum:
@@ -132,6 +133,8 @@ class Engineer(Base):
     hours_end: Mapped[str] = mapped_column(String(5), default="17:00")
     days: Mapped[list[str]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    away_until: Mapped[datetime | None]
+    last_assigned_at: Mapped[datetime | None]
 
 
 class Ticket(Base):
@@ -142,8 +145,13 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(CleanText())
     status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), index=True)
-    severity: Mapped[str | None] = mapped_column(String(40))
+    severity: Mapped[int] = mapped_column(Integer, default=3)
     category: Mapped[str | None] = mapped_column(String(80))
+    problem_type: Mapped[str | None] = mapped_column(String(80))
+    queue: Mapped[str] = mapped_column(String(40), default="general")
+    tags: Mapped[list[str]] = mapped_column(CleanJSON(), default=list)
+    facts: Mapped[dict[str, Any]] = mapped_column(CleanJSON(), default=dict)
+    waiting_for: Mapped[list[str]] = mapped_column(CleanJSON(), default=list)
     mailbox: Mapped[str] = mapped_column(Clean(40))
     requester_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("engineers.id"), index=True)
@@ -154,7 +162,33 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None]
 
     requester: Mapped[Contact] = relationship()
+    assignee: Mapped[Engineer | None] = relationship()
+    clocks: Mapped[list[SlaClock]] = relationship(order_by="SlaClock.id")
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
+
+
+class SlaClock(Base):
+    """One SLA target's clock on a ticket (`rules.sla.Clock`), with the policy it was set by.
+
+    `used_seconds` counts business seconds before `since`, the start of its current state;
+    `outcome` is written once, when the target is met or missed, and never recomputed.
+    """
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (UniqueConstraint("ticket_id", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    target: Mapped[str] = mapped_column(String(20))
+    policy: Mapped[str] = mapped_column(String(40))
+    calendar: Mapped[str] = mapped_column(String(40))
+    goal_seconds: Mapped[int] = mapped_column(BigInteger)
+    used_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[str] = mapped_column(String(10))
+    since: Mapped[datetime]
+    deadline: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    warned: Mapped[list[int]] = mapped_column(JSON(), default=list)
 
 
 class Holder(Base):

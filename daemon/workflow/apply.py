@@ -1,8 +1,9 @@
 """Apply a routing decision to the database, in the caller's one transaction.
 
-Everything a mail causes (contact, ticket, message, attachments, events, the acknowledgement in
-the outbox, a kept bounce report, the inbound row marked done) is written together, so a crash or
-a retry never makes a second ticket.
+Everything a mail causes (contact, ticket, message, attachments, events, the new ticket's
+triage: labels, facts asked for, assignee, SLA clocks and their checks; the acknowledgement in
+the outbox, a kept bounce report, an engineer's absence, the inbound row marked done) is written
+together, so a crash or a retry never makes a second ticket or a second notice.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from daemon.storage.models import (
     InboundState,
     Message,
     Outbox,
-    OutboxState,
     Ticket,
     TicketStatus,
 )
+from daemon.storage.outbox import outbox_row
+from daemon.workflow import team, triage
 from parsers import ParsedMessage
-from parsers.address_parts import address_key
 from rules.intake import Route
 
 
@@ -44,6 +45,12 @@ def apply(
     cause = f"inbound:{inbound.id}"
     inbound.processed_at = now
     inbound.holder_id = None
+    settings = composer.settings
+    sender = message.from_.address if message.from_ else ""
+    if message.auto.kind == "autoreply" and settings.engineer(sender) is not None:
+        team.mark_away(
+            session, message, inbound_id=inbound.id, composer=composer, now=now, cause=cause
+        )
     if decision.action in {"ignore", "bounce"}:
         inbound.state = InboundState.IGNORED
         inbound.reason = "; ".join(decision.reasons)
@@ -74,6 +81,29 @@ def apply(
         message=row.id, inbound=inbound.id, public=row.public, hits=events.hits(decision.hits)
     )
     events.record(session, received, ticket_id=ticket.id, at=now, actor=actor, cause=cause)
+    questions: tuple[str, ...] = ()
+    if decision.action == "new_ticket":
+        found = triage.decide(
+            session,
+            message,
+            mailbox=inbound.source,
+            settings=settings,
+            now=now,
+            asking=decision.acknowledge,
+        )
+        triage.open_ticket(session, ticket, found, composer=composer, now=now, cause=cause)
+        questions = tuple(m.question for m in found.missing) if found.waiting else ()
+    else:
+        triage.customer_wrote(
+            session,
+            ticket,
+            message,
+            row,
+            public=decision.public,
+            settings=settings,
+            now=now,
+            cause=cause,
+        )
     if decision.acknowledge:
         _acknowledge(
             session,
@@ -83,6 +113,7 @@ def apply(
             now=now,
             cause=cause,
             too_large=_too_large(inbound, message),
+            questions=questions,
         )
     elif decision.action == "new_ticket":
         withheld = events.AckWithheld(hits=events.hits(decision.hits[-1:]))
@@ -90,35 +121,6 @@ def apply(
     inbound.state = InboundState.DONE
     inbound.ticket_id = ticket.id
     return ticket.id
-
-
-def outbox_row(
-    *,
-    ticket_id: int | None,
-    kind: str,
-    message_id: str,
-    envelope_from: str,
-    recipients: tuple[str, ...],
-    raw: bytes,
-    now: datetime,
-) -> Outbox:
-    """A mail to send, with its first recipient normalised for the acknowledgement limits."""
-    key = address_key(recipients[0]) if recipients else ""
-    return Outbox(
-        ticket_id=ticket_id,
-        kind=kind,
-        message_id=message_id,
-        envelope_from=envelope_from,
-        recipients=list(recipients),
-        to_key=key,
-        to_domain=key.rpartition("@")[2],
-        raw=raw,
-        state=OutboxState.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        refused={},
-        created_at=now,
-    )
 
 
 def _too_large(inbound: Inbound, message: ParsedMessage) -> int | None:
@@ -135,9 +137,15 @@ def _acknowledge(
     now: datetime,
     cause: str,
     too_large: int | None,
+    questions: tuple[str, ...],
 ) -> None:
     mail = composer.acknowledgement(
-        ticket_id=ticket.id, subject=ticket.subject, message=message, now=now, too_large=too_large
+        ticket_id=ticket.id,
+        subject=ticket.subject,
+        message=message,
+        now=now,
+        too_large=too_large,
+        questions=questions,
     )
     outbox = outbox_row(
         ticket_id=ticket.id,

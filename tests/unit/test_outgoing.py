@@ -15,7 +15,7 @@ from daemon.runners.outgoing import OutgoingRunner, SendReport
 from daemon.storage import holders
 from daemon.storage.database import Database
 from daemon.storage.models import Event, Holder, Outbox, OutboxState
-from daemon.workflow.apply import outbox_row
+from daemon.storage.outbox import outbox_row
 from tests.unit.conftest import Clock
 
 Outcome = TemporarySendError | PermanentSendError | None

@@ -76,7 +76,14 @@ def test_new_mail_makes_a_ticket_an_ack_and_events(
         assert ack_mail.in_reply_to == (incoming.message_id,)
         assert ack.message_id == ack_mail.message_id
         kinds = [e.kind for e in session.scalars(select(Event).order_by(Event.id))]
-        assert kinds == ["created", "message_received", "acknowledged"]
+        # triage between: labels, and no assignee (the team was never synchronised here)
+        assert kinds == [
+            "created",
+            "message_received",
+            "classified",
+            "unassigned",
+            "acknowledged",
+        ]
         inbound = session.get_one(Inbound, outcome.inbound_id)
         assert inbound.state == InboundState.DONE and inbound.ticket_id == ticket.id
 
