@@ -1,11 +1,14 @@
-"""`replydesk demo`: a sample mailbox, the daemon run over it three times, and what happened.
+"""`replydesk demo`: a sample mailbox, the daemon run over it five times, and what happened.
 
 Needs no mail server: the mail comes from a Maildir it builds, the database is a SQLite file, and
-outgoing mail lands in a Maildir outbox. The first pass turns new mail into tickets; then a
-customer answers the acknowledgement and the second pass files that answer on the same ticket;
-the third pass is what strangers and broken clients send (a copied Message-ID, a ticket number
-out of range, an over-long address, a person's "Auto:" subject) and shows that the desk goes on,
-with each decision's rule hits and the jobs it scheduled.
+outgoing mail lands in a Maildir outbox. The rules are the starter rule set of `replydesk init`.
+The first pass turns new mail into tickets, each classified, asked for missing facts, assigned
+and given SLA deadlines; then a customer answers with the facts asked for and the second pass
+merges them and restarts the clock; the third pass is what strangers and broken clients send (a
+copied Message-ID, a ticket number out of range, an over-long address, a person's "Auto:"
+subject) and shows that the desk goes on; in the fourth an engineer's out-of-office reply hands
+their urgent ticket to a colleague; the fifth runs five hours later, when SLA warnings, an
+escalation and a breach notice are due.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from importlib.resources import files
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -22,7 +26,17 @@ from sqlalchemy import func, select
 from daemon import config
 from daemon.service import Daemon, PassReport
 from daemon.storage.database import Database
-from daemon.storage.models import Event, Inbound, InboundState, Job, Message, Outbox, Ticket
+from daemon.storage.models import (
+    Engineer,
+    Event,
+    Inbound,
+    InboundState,
+    Job,
+    Message,
+    Outbox,
+    SlaClock,
+    Ticket,
+)
 from parsers import parse
 
 SUPPORT = "support@demo.example"
@@ -31,6 +45,7 @@ CONFIG = """\
 [desk]
 name = "Demo Support"
 addresses = ["support@demo.example"]
+managers = ["manager@demo.example"]      # told when an SLA target is missed
 
 [database]
 url = "sqlite:///replydesk.db"
@@ -45,9 +60,43 @@ path = "inbox"
 [[engineers]]
 name = "Grace Hopper"
 address = "grace@demo.example"
-skills = ["billing", "api"]
+skills = ["billing:3", "api:1", "login:1", "reports:1"]
 timezone = "America/New_York"
+hours = "00:00-24:00"                    # on call: the demo runs at any hour
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+[[engineers]]
+name = "Linus Wu"
+address = "linus@demo.example"
+skills = ["login:3", "reports:2"]
+timezone = "Asia/Shanghai"
+hours = "00:00-24:00"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+delegate = "grace@demo.example"
+
+[[engineers]]
+name = "Ken Sato"
+address = "ken@demo.example"
+tier = 2
+skills = ["api:3", "login:2"]
+timezone = "Asia/Tokyo"
+hours = "00:00-24:00"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+[[queues]]
+name = "general"
+strategy = "skills"
+lead = "grace@demo.example"
 """
+
+
+def demo_config() -> str:
+    """The demo's own tables, then the rules of the starter config `replydesk init` writes."""
+    starter = files("daemon").joinpath("starter.toml").read_text(encoding="utf-8")
+    return CONFIG + "\n" + starter[starter.index(RULES_MARKER) :]
+
+
+RULES_MARKER = "# ---- rules:"
 
 
 def _mail(
@@ -93,8 +142,9 @@ def sample_mail(now: datetime) -> list[tuple[str, bytes]]:
             "chinese",
             _mail(
                 "王伟 <wang.wei@kunde.example>",
-                "无法登录控制台",
-                "您好，\n\n从昨天开始我无法登录控制台，提示“密码错误”，但密码是对的。\n\n谢谢！\n王伟\n",
+                "紧急：无法登录控制台",
+                "您好，\n\n从昨天开始我无法登录控制台，提示“密码错误”，但密码是对的。\n"
+                "客户：华东贸易\n环境：Windows 11, Chrome 131\n\n谢谢！\n王伟\n",
                 when=now - 4 * hour,
                 charset="gb18030",
             ),
@@ -207,6 +257,7 @@ def _reply_to_ack(ack: bytes, now: datetime) -> bytes:
     return _mail(
         "Alice Martin <alice@customer.example>",
         f"Re: {parsed.subject}",
+        f"Customer number: ACME-1042\n"
         f"Here is the bank statement line: 2 x 49.00 EUR on 3 Nov.\n\n"
         f"On {format_datetime(now)}, Demo Support wrote:\n{quoted}\n",
         when=now,
@@ -221,7 +272,7 @@ def run(folder: Path) -> int:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    (folder / "replydesk.toml").write_text(CONFIG, encoding="utf-8")
+    (folder / "replydesk.toml").write_text(demo_config(), encoding="utf-8")
     settings = config.load(folder / "replydesk.toml")
     now = datetime.now(UTC).replace(microsecond=0)
     inbox = mailbox.Maildir(folder / "inbox", create=True)
@@ -232,8 +283,8 @@ def run(folder: Path) -> int:
     daemon = Daemon(settings, db)
     daemon.start()
     print(f"replydesk demo in {folder}/ — {len(samples)} sample mails in {folder}/inbox\n")
-    print("pass 1: new mail")
-    _print_pass(daemon.run_once(), db)
+    print("pass 1: new mail (classified, missing facts asked for, assigned, SLA deadlines)")
+    _print_pass(daemon.run_once(), db, triage=True)
 
     outbox = mailbox.Maildir(folder / "outbox", create=False)
     alice_ack = next(
@@ -242,19 +293,84 @@ def run(folder: Path) -> int:
         if "alice@customer.example" in str(mail["X-Envelope-To"])
     )
     inbox.add(_reply_to_ack(alice_ack, now))
-    print("\npass 2: Alice answers her acknowledgement")
-    _print_pass(daemon.run_once(), db)
+    print("\npass 2: Alice answers her acknowledgement with the customer number it asked for")
+    _print_pass(daemon.run_once(), db, triage=True)
     for _name, raw in hostile_mail(samples[0][1], now):
         inbox.add(raw)
     print("\npass 3: strangers and broken clients (nothing stalls the desk)")
     _print_pass(daemon.run_once(), db, hits=True)
     _print_jobs(db)
+    before = _last_outbox(db)
+    inbox.add(_out_of_office(now))
+    print("\npass 4: Linus's out-of-office reply arrives (his urgent ticket moves)")
+    _print_pass(daemon.run_once(), db)
+    _print_notices(db, before)
+    later = now + timedelta(hours=5)
+    before = _last_outbox(db)
+    print(f"\npass 5: five hours later ({later:%H:%M} UTC): SLA warnings fall due")
+    report = Daemon(settings, db, clock=lambda: later, sources=[]).run_once()
+    print(f"  ran {report.jobs} due job(s), sent {report.sent.sent} to the outbox")
+    _print_notices(db, before)
     _print_summary(folder, db)
     db.dispose()
     return 0
 
 
-def _print_pass(report: PassReport, db: Database, *, hits: bool = False) -> None:
+def _out_of_office(now: datetime) -> bytes:
+    back = (now + timedelta(days=10)).date()
+    return _mail(
+        "Linus Wu <linus@demo.example>",
+        "自动回复: New ticket for you",
+        f"您好，我正在休假，将于{back.month}月{back.day}日回来。紧急事务请联系 Grace。\n",
+        when=now,
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+
+
+def _last_outbox(db: Database) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.max(Outbox.id))) or 0
+
+
+def _print_notices(db: Database, after: int) -> None:
+    with db.read() as session:
+        rows = session.scalars(
+            select(Outbox)
+            .where(Outbox.id > after, Outbox.kind.like("notice:%"))
+            .order_by(Outbox.id)
+        ).all()
+        for row in rows:
+            subject = parse(row.raw).subject
+            print(f"  notice to {row.recipients[0]:<22} {subject[:80]}")
+        for engineer in session.scalars(select(Engineer).where(Engineer.away_until.is_not(None))):
+            print(f"  {engineer.address} is away until {engineer.away_until:%Y-%m-%d}")
+
+
+def _print_triage(db: Database, ticket_id: int) -> None:
+    with db.read() as session:
+        ticket = session.get_one(Ticket, ticket_id)
+        label = " / ".join(x for x in (ticket.category, ticket.problem_type) if x) or "-"
+        tags = f", tags {', '.join(ticket.tags)}" if ticket.tags else ""
+        who = ticket.assignee.address if ticket.assignee else "nobody yet"
+        print(
+            f"      rules: {label}, severity {ticket.severity}{tags}; queue {ticket.queue}, "
+            f"tier {ticket.tier} -> {who}"
+        )
+        if ticket.waiting_for:
+            print(
+                f"      asked for: {', '.join(ticket.waiting_for)} (clock paused, {ticket.status})"
+            )
+        elif ticket.facts:
+            print(f"      facts: {', '.join(f'{k}={v[:30]}' for k, v in ticket.facts.items())}")
+        clocks = session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket_id)).all()
+        for clock in clocks:
+            due = f"due {clock.deadline:%a %H:%M} UTC" if clock.deadline else clock.state
+            print(f"      SLA {clock.target:<15} {due} ({clock.policy}, {clock.calendar} hours)")
+
+
+def _print_pass(
+    report: PassReport, db: Database, *, hits: bool = False, triage: bool = False
+) -> None:
     for outcome in report.outcomes:
         where = f" -> ticket #{outcome.ticket_id}" if outcome.ticket_id else ""
         ack = ", acknowledged" if outcome.acknowledged else ""
@@ -266,6 +382,8 @@ def _print_pass(report: PassReport, db: Database, *, hits: bool = False) -> None
             )
         label = f" “{subject}”" if subject else ""
         print(f"  inbound {outcome.inbound_id}: {outcome.action}{where}{label}{ack}")
+        if triage and outcome.ticket_id:
+            _print_triage(db, outcome.ticket_id)
         if not hits:
             print(f"      why: {outcome.reasons[0][:110]}")
             continue
@@ -278,7 +396,13 @@ def _print_jobs(db: Database) -> None:
     with db.read() as session:
         jobs = session.scalars(select(Job).order_by(Job.id)).all()
     for job in jobs:
-        print(f"  job {job.id}: {job.kind} {job.payload} due {job.due_at:%H:%M} UTC ({job.state})")
+        print(
+            f"  job {job.id}: {job.kind} {job.payload} due {job.due_at:%a %H:%M} UTC ({job.state})"
+        )
+
+
+def _first_mail(folder: Path) -> Path:
+    return min((folder / "inbox" / ".Processed" / "cur").iterdir())
 
 
 def _print_summary(folder: Path, db: Database) -> None:
@@ -293,9 +417,11 @@ def _print_summary(folder: Path, db: Database) -> None:
     print(
         f"\n{tickets} tickets, {messages} messages, {events} events, {outbox} outgoing mails, "
         f"{held} in quarantine.\nLook at:\n"
-        f"  {folder}/outbox/new/        the acknowledgements (would be sent with [smtp] set)\n"
+        f"  {folder}/outbox/new/        acknowledgements and notices (sent with [smtp] set)\n"
         f"  {folder}/inbox/.Processed/  the mail, moved only after it was stored\n"
         f"  {folder}/replydesk.db       the database (tickets, messages, events, outbox)\n"
         f"  replydesk --config {folder}/replydesk.toml quarantine list\n"
-        f"  replydesk --config {folder}/replydesk.toml inbound list --state ignored"
+        f"  replydesk --config {folder}/replydesk.toml inbound list --state ignored\n"
+        f"  replydesk --config {folder}/replydesk.toml rules test {_first_mail(folder)}"
+        "   (a dry run, JSON)"
     )

@@ -217,7 +217,13 @@ def test_demo_runs_and_says_what_happened(
     assert "pass 3: strangers" in out and "quarantine_retry" in out
     assert "thread-references" in out and "Long address" in out
     # acks: 4 new requests, then Mallory, the out-of-range tag, the long address, Erik
-    assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) == 8
+    outbox = [p.read_bytes() for p in (tmp_path / "demo" / "outbox" / "new").iterdir()]
+    assert sum(b"Auto-Submitted: auto-replied" in raw for raw in outbox) == 8
+    assert "rules: billing / question, severity 3" in out
+    assert "asked for: customer (clock paused, pending)" in out
+    assert "facts: symptom=" in out and "customer=ACME-1042" in out
+    assert "Ticket handed over to you" in out and "is away until" in out
+    assert "SLA first response missed" in out and "Ticket escalated to you" in out
 
 
 def test_parse_needs_no_config_and_takes_the_prefix_from_one(
