@@ -26,6 +26,7 @@ from rules.assign import STRATEGIES, QueuePolicy, Strategy
 from rules.book import Rulebook
 from rules.calendar import WALL, Calendar, Holidays, check_holidays, week_from, week_from_table
 from rules.classify import Keyword, Labels, Rule, RuleSet, When
+from rules.escalation import EscalationRule
 from rules.required import FactSpec
 from rules.sla import Policy, PolicyRule, Warning
 
@@ -134,7 +135,7 @@ class SetConfig(_Frozen):
     problem_type: str | None = Field(default=None, max_length=80)
     severity: int | None = Field(default=None, ge=1, le=4)
     tags: tuple[Annotated[str, Field(max_length=40)], ...] = ()
-    queue: str | None = None
+    queue: str | None = Field(default=None, pattern=_NAME)
     tier: int | None = Field(default=None, ge=1, le=3)
 
 
@@ -155,6 +156,25 @@ class RuleFile(_Frozen):
     classify: tuple[RuleConfig, ...] = ()
 
 
+class EscalateConfig(_Frozen):
+    """`[[rules.escalate]]`: tickets with these labels or from these domains start higher."""
+
+    name: str = Field(min_length=1, max_length=80)
+    tier: int = Field(default=2, ge=2, le=3)
+    severities: tuple[Annotated[int, Field(ge=1, le=4)], ...] = ()
+    modules: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+    def compile(self) -> EscalationRule:
+        return EscalationRule(
+            name=self.name,
+            tier=self.tier,
+            severities=frozenset(self.severities),
+            modules=frozenset(m.lower() for m in self.modules),
+            domains=tuple(d.lower().lstrip("@") for d in self.domains),
+        )
+
+
 class FactConfig(_Frozen):
     question: str = Field(min_length=1)
     labels: tuple[str, ...] = ()
@@ -171,9 +191,10 @@ class FactConfig(_Frozen):
 class RulesConfig(_Frozen):
     timezone: str = "UTC"
     default_severity: int = Field(default=3, ge=1, le=4)
-    default_queue: str = "general"
+    default_queue: str = Field(default="general", pattern=_NAME)
     files: tuple[str, ...] = ()
     classify: tuple[RuleConfig, ...] = ()
+    escalate: tuple[EscalateConfig, ...] = ()
     facts: dict[str, FactConfig] = {}
     required: dict[str, tuple[str, ...]] = {}
 
@@ -327,6 +348,7 @@ def compile_rulebook(
             Warning(percent=w.percent, notify=w.notify, escalate=w.escalate) for w in sla.warnings
         ),
         managers=tuple(m.lower() for m in managers),
+        escalations=tuple(e.compile() for e in rules.escalate),
         timezone=rules.timezone,
         engineer_calendars=engineers,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from rules.assign import QueuePolicy
 from rules.calendar import WALL, Calendar
 from rules.classify import RuleSet
+from rules.escalation import EscalationRule
 from rules.required import FactSpec
 from rules.sla import PolicyRule, Warning
 
@@ -29,6 +30,7 @@ class Rulebook:
     managers: tuple[str, ...]
     timezone: str
     engineer_calendars: dict[str, Calendar] = field(default_factory=dict)
+    escalations: tuple[EscalationRule, ...] = ()
 
     def required_facts(self, category: str | None) -> tuple[FactSpec, ...]:
         names = self.required.get(category or "", self.required.get("*", ()))

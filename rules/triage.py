@@ -21,6 +21,7 @@ from rules import sla
 from rules.assign import Assignment, EngineerFacts, assign
 from rules.book import Rulebook
 from rules.classify import AttachmentFacts, Classification, MailFacts, classify
+from rules.escalation import escalated
 from rules.required import FactSpec, found_facts
 
 
@@ -110,7 +111,8 @@ def triage(
 ) -> Triage:
     """`asking` is False when no acknowledgement goes out (a machine's mail, a flood): missing
     facts are then recorded, but nobody was asked, so the ticket does not wait."""
-    classification = classify(mail, book.ruleset)
+    domain = mail.sender.rpartition("@")[2]
+    classification = escalated(classify(mail, book.ruleset), domain, book.escalations)
     specs = book.required_facts(classification.module)
     found = found_facts(mail.text, specs)
     missing = tuple(spec for spec in specs if spec.name not in found)
@@ -121,7 +123,6 @@ def triage(
         engineers=engineers,
         at=at,
     )
-    domain = mail.sender.rpartition("@")[2]
     policy = sla.pick_policy(
         book.policies,
         severity=classification.severity,

@@ -320,3 +320,21 @@ def test_with_nobody_at_work_the_ticket_waits_and_the_lead_is_told_once(
             == JobState.DONE
         )
     assert len([m for m in mails(db) if m.kind == "notice:unassigned"]) == 1
+
+
+def test_an_escalation_rule_sends_a_key_account_to_tier_two(
+    tmp_path: Path, db: Database, clock: Clock
+) -> None:
+    rules = {**RULES, "escalate": [{"name": "key-accounts", "domains": ["cust.test"]}]}
+    settings = desk(tmp_path, db.url, rules=rules)
+    sync_engineers(db, settings)
+    feed(db, clock, mail("Invoice question", "Customer: ACME-7\n"))
+    [outcome] = process(settings, db, clock)
+    with db.read() as session:
+        ticket = session.get_one(Ticket, outcome.ticket_id)
+        assert ticket.tier == 2
+        assert ticket.assignee_id == session.scalar(
+            select(Engineer.id).where(Engineer.address == MAX)
+        )
+        [raised] = session.scalars(select(Event).where(Event.kind == "escalated")).all()
+        assert raised.data["hits"][0]["rule"] == "key-accounts"
