@@ -8,7 +8,10 @@ acknowledgement reaches the relay. The relay offers SMTPUTF8, as modern relays d
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterator
+from datetime import timedelta
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from sqlalchemy import select
 from daemon.service import Daemon
 from daemon.storage import intake
 from daemon.storage.database import Database
-from daemon.storage.models import Inbound, InboundState, Outbox, OutboxState, Ticket
+from daemon.storage.models import Engineer, Inbound, InboundState, Outbox, OutboxState, Ticket
 from tests.integration.desk import in_process_daemon
 from tests.support.smtp import SmtpRelay
 from tests.unit.conftest import Clock
@@ -102,6 +105,19 @@ HOSTILE: dict[str, bytes] = {
     ),
     "huge header line": headers(*base(mid="<t18@c.test>"), "X-Junk: " + "j" * 1_000_000),
     "not a mail": b"\x00\x01\x02\xff binary junk",
+    "facts full of nul": headers(
+        *base("urgent invoice \x00 login", mid="<t19@c.test>"),
+        body=b"Customer: \x00AC\x00ME\r\nEnvironment: " + b"\x00" * 5000 + b"\r\n",
+    ),
+    "a megabyte of facts": headers(
+        *base("API down", mid="<t20@c.test>"),
+        body=b"Environment: " + b"e" * 1_000_000 + b"\r\nSteps\r\n" + b"step\r\n" * 50_000,
+    ),
+    "engineer away forever": headers(
+        *base("Automatic reply", sender="eve@desk.test", mid="<t21@c.test>"),
+        "Auto-Submitted: auto-replied",
+        body=b"I am back on 31/02/9999 until 99.99. and back " + b"tomorrow " * 20_000,
+    ),
 }
 
 
@@ -111,15 +127,40 @@ def relay() -> Iterator[SmtpRelay]:
         yield server
 
 
-def desk(tmp_path: Path, db_url: str, relay: SmtpRelay) -> tuple[Daemon, Database]:
+def starter_rules() -> dict[str, object]:
+    """The rule tables of `replydesk init`'s starter config, and a team to assign to."""
+    starter = tomllib.loads(files("daemon").joinpath("starter.toml").read_text(encoding="utf-8"))
+    team = [
+        {"name": "Eve", "address": "eve@desk.test", "skills": ["billing", "api", "login"]},
+        {"name": "Max", "address": "max@desk.test", "tier": 2, "days": ["sat", "sun"]},
+    ]
+    return {
+        "rules": starter["rules"],
+        "calendars": starter["calendars"],
+        "sla": starter["sla"],
+        "engineers": team,
+    }
+
+
+def desk(
+    tmp_path: Path, db_url: str, relay: SmtpRelay, *, rules: bool = False
+) -> tuple[Daemon, Database]:
     daemon = in_process_daemon(
-        tmp_path, db_url, relay, clock=Clock(), runners={"quarantine_retry_seconds": 0}
+        tmp_path,
+        db_url,
+        relay,
+        clock=Clock(),
+        runners={"quarantine_retry_seconds": 0},
+        **(starter_rules() if rules else {}),
     )
     return daemon, daemon.db
 
 
-def test_hostile_mail_never_stalls_the_desk(tmp_path: Path, db_url: str, relay: SmtpRelay) -> None:
-    daemon, db = desk(tmp_path, db_url, relay)
+@pytest.mark.parametrize("rules", [False, True], ids=["no-rules", "starter-rules"])
+def test_hostile_mail_never_stalls_the_desk(
+    tmp_path: Path, db_url: str, relay: SmtpRelay, rules: bool
+) -> None:
+    daemon, db = desk(tmp_path, db_url, relay, rules=rules)
     clock = Clock()
     ids = {
         name: intake.store(
@@ -151,6 +192,16 @@ def test_hostile_mail_never_stalls_the_desk(tmp_path: Path, db_url: str, relay: 
             (row.recipients, row.last_error) for row in outbox if row.state != OutboxState.SENT
         ]
     assert sent.failed == 0
+    if rules:
+        with db.read() as session:
+            nul = session.get_one(Ticket, rows[ids["facts full of nul"]].ticket_id)
+            assert nul.severity == 1 and nul.category == "billing"
+            assert "\x00" not in nul.facts.get("customer", "") and nul.facts["customer"]
+            big = session.get_one(Ticket, rows[ids["a megabyte of facts"]].ticket_id)
+            assert all(len(v) <= 500 for v in big.facts.values())
+            eve = session.scalars(select(Engineer).where(Engineer.address == "eve@desk.test")).one()
+            assert eve.away_until is not None
+            assert eve.away_until - clock() <= timedelta(days=367)
     received = {tuple(e.rcpt_tos) for e in relay.received()}
     assert ("bob@other.test",) in received
     assert ("jdöe@mächine.example",) in received
