@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from daemon import configfile, rulebook
+from daemon import configfile, rulebook, rulechecks
 from daemon.configfile import ConfigError, ConfigProblem
 from daemon.rulebook import (
     CalendarConfig,
@@ -324,7 +324,7 @@ def validate(data: dict[str, Any], *, source: Path) -> Settings:
         raise ConfigError(_problems(str(source), exc)) from None
     settings = _resolve_paths(settings, source.parent)
     settings = _with_rule_files(settings)
-    problems = _secret_problems(settings) + rulebook.problems(settings)
+    problems = _secret_problems(settings) + rulechecks.problems(settings)
     if problems:
         raise ConfigError(problems)
     return settings

@@ -16,11 +16,9 @@ Precedence, the documented behaviour:
   problem type stay None and tags stay empty.
 
 A rule matches when every condition its `When` gives holds (AND); within one condition's list any
-item may match (OR); a `When` with no condition matches every mail. Keywords compare NFKC and
-casefolded text, on word boundaries, except words with a CJK, kana or hangul character, which
-match as substrings (those scripts put no spaces between words); whitespace in a phrase matches
-any run of whitespace, line breaks too; an empty keyword matches nothing. Regular expressions
-from the config run on the original text with their own flags. Only the first 20,000
+item may match (OR); a `When` with no condition matches every mail. Keywords are matched as
+`rules.keywords` says (case, width and script aware). Regular expressions from the config run on
+the original text with their own flags. Only the first 20,000
 characters of the subject, the text and each header value are read.
 
 Hits: one per matching rule and label it configures (one for a rule that configures none). The
@@ -34,48 +32,19 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from rules.hits import Hit
+from rules.keywords import LIMIT, Folded, Keyword
 
-LIMIT = 20_000
 SNIPPET = 80
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-_NEVER = re.compile(r"(?!)")
-_CJK = re.compile(
-    "[\u1100-\u11ff\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3200-\u4dbf"
-    "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff65-\uffdc"
-    "\U00020000-\U0003134f]"
-)
-_CJK_RANGES = _CJK.pattern[1:-1]
-_WORD_CHAR = rf"[^\W{_CJK_RANGES}]"  # a word character of a script with spaces between words
-_WORD = re.compile(rf"{_WORD_CHAR}+")  # so "APIが" holds the word "api": a script change splits
 _SCALARS = ("module", "problem_type", "queue", "tier")
 _Globs = tuple[tuple[str, re.Pattern[str]], ...]
-_Mode = Literal["word", "substring", "phrase", "never"]
-
-
-def fold(text: str) -> str:
-    """Text as keywords compare it: NFKC (full-width letters become plain ones), casefolded."""
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-@dataclass(frozen=True, slots=True)
-class Folded:
-    """A subject or text folded once per mail, with the set of its words for keyword lookups."""
-
-    text: str
-    words: frozenset[str]
-
-    @classmethod
-    def of(cls, text: str) -> Folded:
-        folded = fold(text[:LIMIT])
-        return cls(folded, frozenset(_WORD.findall(folded)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,55 +66,6 @@ class MailFacts:
     local_time: datetime | None = None  # arrival in the desk's timezone (aware)
     open_tickets: int = 0  # the sender's tickets not yet resolved
     tickets_within: Mapping[int, int] = field(default_factory=dict)  # days -> tickets opened
-
-
-@dataclass(frozen=True, slots=True)
-class Keyword:
-    """A configured word or phrase; `pattern` is the truth, the other fields make it fast.
-
-    A single word is a lookup in the mail's word set, a CJK word a substring test; a phrase runs
-    its pattern only when all its words occur in the mail. Each shortcut answers exactly as
-    `pattern` (as `Keyword.of` builds it) would on the folded text.
-    """
-
-    word: str
-    pattern: re.Pattern[str]
-    folded: str = field(init=False, repr=False, compare=False)
-    words: frozenset[str] = field(init=False, repr=False, compare=False)
-    mode: _Mode = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        folded = fold(self.word).strip()
-        cjk = _CJK.search(folded) is not None
-        mode: _Mode = "phrase"
-        if not folded:
-            mode = "never"
-        elif cjk and len(folded.split()) == 1:
-            mode = "substring"
-        elif not cjk and _WORD.fullmatch(folded):
-            mode = "word"
-        object.__setattr__(self, "folded", folded)
-        object.__setattr__(self, "words", frozenset() if cjk else frozenset(_WORD.findall(folded)))
-        object.__setattr__(self, "mode", mode)
-
-    @classmethod
-    def of(cls, word: str) -> Keyword:
-        folded = fold(word).strip()
-        if not folded:
-            return cls(word, _NEVER)
-        body = r"\s+".join(re.escape(part) for part in folded.split())
-        if _CJK.search(folded) is None:
-            body = rf"(?<!{_WORD_CHAR}){body}(?!{_WORD_CHAR})"
-        return cls(word, re.compile(body))
-
-    def found_in(self, text: Folded) -> bool:
-        if self.mode == "word":
-            return self.folded in text.words
-        if self.mode == "substring":
-            return self.folded in text.text
-        if self.mode == "never" or not self.words <= text.words:
-            return False
-        return self.pattern.search(text.text) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 from rules.classify import (
     AttachmentFacts,
     Classification,
-    Folded,
-    Keyword,
     Labels,
     MailFacts,
     Rule,
@@ -21,6 +19,7 @@ from rules.classify import (
     When,
     classify,
 )
+from rules.keywords import Folded, Keyword
 
 MONDAY_NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
