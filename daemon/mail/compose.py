@@ -17,6 +17,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from daemon.config import Settings
+from daemon.mail.reply_address import reply_address
 from daemon.mail.transports import idna_address, idna_domain
 from parsers import ParsedMessage, format_tag
 from rules.intake import LOOP_HEADER
@@ -60,6 +61,8 @@ class Composer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        secret = settings.reply_secret()
+        self._secret = secret.get_secret_value().strip() if secret is not None else None
         self.env = Environment(
             loader=PackageLoader("daemon.mail", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
@@ -131,7 +134,10 @@ class Composer:
         ticket: TicketSummary | None,
         now: datetime,
     ) -> Composed:
-        """A mail to the team about a ticket (assigned, SLA warning, escalated, absence)."""
+        """A mail to the team about a ticket (assigned, SLA warning, escalated, absence).
+
+        With a reply secret configured, a notice about a ticket carries a Reply-To signed for
+        that ticket and this engineer (`daemon.mail.reply_address`)."""
         desk = self.settings.desk
         text = self.env.get_template("notice.txt.j2").render(
             title=title, lines=lines, ticket=ticket, desk=desk.name
@@ -142,6 +148,8 @@ class Composer:
         )
         mail["Auto-Submitted"] = "auto-generated"
         mail["X-Auto-Response-Suppress"] = "All"
+        if ticket is not None and self._secret is not None:
+            mail["Reply-To"] = reply_address(desk.address, self._secret, ticket.number, to)
         mail.set_content(text)
         return Composed(
             message_id=str(mail["Message-ID"]),

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from daemon.config import Settings
+from daemon.mail.reply_address import reply_tag, verify
 from daemon.runners.jobs import JobRunner
 from daemon.storage import events, holders, intake
 from daemon.storage.database import Database
@@ -30,6 +31,7 @@ from daemon.storage.models import (
     TicketStatus,
 )
 from daemon.workflow.team import sync_engineers
+from parsers import parse
 from tests.unit.conftest import Clock, make_settings, process
 
 COUNTER = iter(range(1, 10_000))
@@ -338,3 +340,24 @@ def test_an_escalation_rule_sends_a_key_account_to_tier_two(
         )
         [raised] = session.scalars(select(Event).where(Event.kind == "escalated")).all()
         assert raised.data["hits"][0]["rule"] == "key-accounts"
+
+
+def test_a_notice_carries_a_reply_address_signed_for_its_engineer(
+    tmp_path: Path, db: Database, clock: Clock
+) -> None:
+    (tmp_path / "secret").write_text("a-reply-secret-of-32-characters!\n")
+    settings = desk(tmp_path, db.url)
+    settings = desk(
+        tmp_path,
+        db.url,
+        desk={**settings.desk.model_dump(mode="json"), "reply_secret_file": "secret"},
+    )
+    sync_engineers(db, settings)
+    feed(db, clock, mail("Invoice 9", "Customer: ACME-7\n"))
+    [outcome] = process(settings, db, clock)
+    [notice] = [m for m in mails(db) if m.kind == "notice:assigned"]
+    reply_to = parse(notice.raw).reply_to[0].address
+    tag = reply_tag(reply_to, frozenset({"support@desk.test"}))
+    assert tag is not None and tag.ticket == outcome.ticket_id
+    assert verify(tag, "a-reply-secret-of-32-characters!", ANN)
+    assert not verify(tag, "a-reply-secret-of-32-characters!", BOB)
