@@ -105,11 +105,15 @@ def give(
     actor: str = "system",
     notice: str = "assigned",
     lines: tuple[str, ...] = (),
+    keep_current: bool = False,
 ) -> None:
-    """Write an assignment decision, with its event and its notices."""
+    """Write an assignment decision, with its event and its notices. With nobody to take the
+    ticket, `keep_current` leaves it with whoever has it (an escalation finding no expert at
+    work must not orphan the ticket); the lead is told either way."""
     before = ticket.assignee_id
     if assignment.engineer is None:
-        ticket.assignee_id = None
+        if not (keep_current and before is not None):
+            ticket.assignee_id, ticket.assignee = None, None
         _unassigned(session, ticket, assignment, composer=composer, now=now, cause=cause)
         return
     engineer = session.scalars(
@@ -155,6 +159,7 @@ def reassign(
     exclude: frozenset[str] = frozenset(),
     notice: str = "assigned",
     lines: tuple[str, ...] = (),
+    keep_current: bool = False,
 ) -> Assignment:
     """Decide again who takes the ticket (its queue, tier and skills as they are now)."""
     team = team_facts(session, settings)
@@ -185,6 +190,7 @@ def reassign(
         cause=cause,
         notice=notice,
         lines=lines,
+        keep_current=keep_current,
     )
     return decision
 
@@ -220,6 +226,7 @@ def escalate(
         cause=cause,
         notice="escalated",
         lines=(f"Escalated from tier {was} to tier {ticket.tier}: {reason}",),
+        keep_current=True,
     )
     return True
 

@@ -221,7 +221,7 @@ def _schedule(
         jobs.schedule(
             session,
             kind=jobs.SLA_CHECK,
-            key=f"sla:{row.ticket_id}:{row.target}:{percent}:{row.since.timestamp():.0f}",
+            key=f"sla:{row.ticket_id}:{row.target}:{percent}:{row.since.isoformat()}:{row.used_seconds}",
             due_at=due,
             now=now,
             payload={"target": row.target, "percent": percent, "since": row.since.isoformat()},

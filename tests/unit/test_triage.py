@@ -361,3 +361,23 @@ def test_a_notice_carries_a_reply_address_signed_for_its_engineer(
     assert tag is not None and tag.ticket == outcome.ticket_id
     assert verify(tag, "a-reply-secret-of-32-characters!", ANN)
     assert not verify(tag, "a-reply-secret-of-32-characters!", BOB)
+
+
+def test_an_escalation_with_no_expert_at_work_keeps_the_ticket_with_its_engineer(
+    tmp_path: Path, db: Database, clock: Clock
+) -> None:
+    settings = desk(tmp_path, db.url)
+    engineers = [e.model_dump(mode="json") for e in settings.engineers]
+    engineers[2]["days"] = ["sun"]  # Max, the only tier-2 engineer, is off on Mondays
+    settings = desk(tmp_path, db.url, engineers=engineers)
+    sync_engineers(db, settings)
+    feed(db, clock, mail("URGENT invoice", "Customer: ACME-7\n"))
+    [outcome] = process(settings, db, clock)
+    clock.advance(minutes=49)
+    run_jobs(db, clock, settings)
+    with db.read() as session:
+        ticket = session.get_one(Ticket, outcome.ticket_id)
+        ann = session.scalar(select(Engineer.id).where(Engineer.address == ANN))
+        assert (ticket.tier, ticket.assignee_id) == (2, ann)
+    assert "unassigned" in kinds(db, outcome.ticket_id or 0)
+    assert [m.recipients for m in mails(db) if m.kind == "notice:unassigned"] == [[LEAD]]
