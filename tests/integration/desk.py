@@ -65,7 +65,12 @@ def make_desk(
     db_url: str,
     users: MailUsers,
     extra: str = "",
+    assigns: bool = False,
 ) -> Desk:
+    """A config for the test servers. Unless `assigns`, Erin is the team's only engineer and
+    tier 2, so new (tier 1) tickets wait unassigned and the outbox holds acknowledgements only,
+    whatever the time of day the test runs at; `assigns` makes her tier 1 (with `extra` her
+    further keys and any more tables)."""
     secret = tmp_path / "password"
     secret.write_text(dovecot.password)
     smtp = (
@@ -101,6 +106,7 @@ poll_seconds = 5
 [[engineers]]
 name = "Erin"
 address = "{users.erin.address}"
+tier = {1 if assigns else 2}
 {extra}
 """,
         encoding="utf-8",

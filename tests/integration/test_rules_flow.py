@@ -85,6 +85,7 @@ def daemon_for(
         db_url=db_url,
         users=users,
         extra=RULES.format(frank=users.frank.address),
+        assigns=True,
     )
     daemon = Daemon(config.load(desk.config), Database(db_url), clock=clock)
     daemon.start()
