@@ -1,8 +1,10 @@
 """Command layer: `#name args` lines at the very top of an engineer's new text.
 
-The grammar belongs to the email-workflow issue; this finds the candidate lines only. Commands
+This finds the candidate lines only; what each command means is `rules/commands.py`. Commands
 are read from the new text (quoted history is already gone), from its first line on, and the
 first line that is not a command ends them: a `#tag` in a sentence further down is never one.
+A name is a letter of any script, then up to 30 letters, digits, `_` or `-` (`#解决`,
+`#schließen`), so a desk may give its commands local words; `#1234` and `# heading` are prose.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from parsers.message import Command
 MAX_COMMAND_LINE = 300
 """Longer lines are prose, not commands."""
 
-_COMMAND = re.compile(r"#([A-Za-z][A-Za-z0-9_-]{0,30})(?:[ \t]+(.{0,280}))?")
+_COMMAND = re.compile(r"#([^\W\d_][\w-]{0,30})(?:[ \t]+(.{0,280}))?")
 
 
 def find_commands(new_text: str) -> tuple[Command, ...]:

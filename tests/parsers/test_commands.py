@@ -39,3 +39,12 @@ def test_commands_in_quoted_text_are_never_found() -> None:
 
 def test_overlong_line_is_not_a_command() -> None:
     assert find_commands("#note " + "x" * 1000) == ()
+
+
+def test_names_may_be_letters_of_any_script() -> None:
+    found = find_commands("#解决 已修复\n#Schließen\n#résoudre\n#٣bad")
+    assert [(c.name, c.args) for c in found] == [
+        ("解决", ("已修复",)),
+        ("schließen", ()),
+        ("résoudre", ()),
+    ]
