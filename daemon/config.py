@@ -38,6 +38,7 @@ from daemon.rulebook import (
 from daemon.storage.schema import is_memory_url
 from rules.book import Rulebook
 from rules.calendar import Calendar, week_from
+from rules.commands import alias_problems
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -245,6 +246,42 @@ class Engineer(_Frozen):
         )
 
 
+class Workflow(_Frozen):
+    """How engineers' mail is trusted, when tickets close, and when customers are surveyed."""
+
+    reply_signed_for: Literal["engineer", "ticket"] = "engineer"
+    require_authentication: bool = False
+    trusted_authserv_ids: tuple[str, ...] = ()
+    reopen_days: int = Field(default=14, ge=0, le=3650)
+    auto_close_days: float = Field(default=7.0, gt=0, le=3650)
+    surveys: bool = True
+    survey_delay_hours: float = Field(default=24.0, ge=0, le=24 * 365)
+    surveys_per_customer_per_30_days: int = Field(default=2, ge=0, le=1000)
+    aliases: dict[str, str] = {}
+
+    @field_validator("trusted_authserv_ids")
+    @classmethod
+    def _authserv(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().lower() for v in value if v.strip())
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = alias_problems(value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @model_validator(mode="after")
+    def _trust(self) -> Self:
+        if self.require_authentication and not self.trusted_authserv_ids:
+            raise ValueError(
+                "require_authentication needs trusted_authserv_ids (the authserv-id your own "
+                "receiving server writes in Authentication-Results)"
+            )
+        return self
+
+
 class Site(_Frozen):
     title: str = "Support"
     public_url: str | None = None
@@ -265,6 +302,7 @@ class Settings(_Frozen):
     calendars: tuple[CalendarConfig, ...] = ()
     queues: tuple[QueueConfig, ...] = ()
     sla: SlaConfig = SlaConfig()
+    workflow: Workflow = Workflow()
     site: Site = Site()
     source: Path = Field(default=Path("replydesk.toml"), exclude=True)
     rule_files: tuple[RuleConfig, ...] = Field(default=(), exclude=True)

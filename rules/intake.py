@@ -10,19 +10,31 @@ acknowledged unless a machine wrote the mail, a rate limit is reached (per perso
 per day, per domain per day; a person is `address_key`, so `help+1@x` and `help+2@x` count
 together), or the mail looks like another help desk answering our own mail of a moment ago.
 
-Threading (`pick_thread`): the In-Reply-To match first, then a match on a Message-ID we sent
+Threading (`pick_thread`): an engineer writing to a reply address of ours (`support+t12.mac@`)
+is on the ticket it names (whether the signature is valid is `rules.authority`'s question); else
+the In-Reply-To match first, then a match on a Message-ID we sent
 (nobody else can have made it first), then References from the newest. A match on a customer's
 Message-ID that more than one sender has used never moves the mail to a ticket whose requester
 is someone else: a stranger who copied an ID cannot steer another customer's replies.
+
+On a thread (`_attach`): mail from the requester, the ticket's Cc list and the team is public;
+anyone else's is held as an internal note until an engineer accepts it (`#accept`), so a guessed
+ticket number neither writes into nor reads from another customer's ticket. The requester's
+answer to our survey rates the ticket (and never reopens it) unless it reads as a new problem.
+A requester's reply reopens a pending or resolved ticket; past the reopen window a resolved
+ticket is not reopened: the reply opens a new ticket that follows it, as a reply to a closed one
+does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 from parsers import ParsedMessage
 from rules.hits import Hit
+from rules.survey import Answer, read_answer
 
 LOOP_HEADER = "X-Replydesk-Loop"
 Action = Literal["new_ticket", "attach", "ignore", "bounce"]
@@ -36,6 +48,8 @@ class TicketFacts:
     id: int
     status: str
     requester: str
+    cc: tuple[str, ...] = ()
+    resolved_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +91,10 @@ class IntakeFacts:
     limits: AckLimits = AckLimits()
     foreign_tag: str | None = None
     forced: bool = False
+    now: datetime | None = None
+    reopen_days: int | None = None  # None: a reply always reopens a resolved ticket
+    answers_survey: bool = False  # the thread headers name a survey we sent
+    signed_ticket: TicketFacts | None = None  # the ticket a reply address of ours names
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +105,9 @@ class Route:
     reopen: bool
     acknowledge: bool
     hits: tuple[Hit, ...]
+    held: bool = False  # kept internal until an engineer accepts it (`#accept`)
+    follows: int | None = None  # the closed ticket this new one follows
+    survey: Answer | None = None  # the mail answers the ticket's survey
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -117,7 +138,7 @@ def route(facts: IntakeFacts) -> Route:
     if not sender:
         return _ignore(Hit("no-sender", "from", "", "no sender address: nobody to answer"))
     thread, hits = pick_thread(facts, sender)
-    if thread is not None and thread.status != "closed":
+    if thread is not None and (thread.status != "closed" or _rates(facts, thread, sender)):
         return _attach(facts, thread, sender, hits)
     if message.auto.kind == "autoreply":
         why = "; ".join(message.auto.reasons)
@@ -131,7 +152,8 @@ def route(facts: IntakeFacts) -> Route:
     else:
         hits.append(Hit("new-request", "thread", "", "no thread matched: a new request"))
     acknowledge, ack_hit = _acknowledge(facts, sender)
-    return Route("new_ticket", None, True, False, acknowledge, (*hits, ack_hit))
+    follows = thread.id if thread is not None else None
+    return Route("new_ticket", None, True, False, acknowledge, (*hits, ack_hit), follows=follows)
 
 
 def _forced(facts: IntakeFacts, sender: str) -> Route:
@@ -147,6 +169,10 @@ def _forced(facts: IntakeFacts, sender: str) -> Route:
 def pick_thread(facts: IntakeFacts, sender: str) -> tuple[TicketFacts | None, list[Hit]]:
     """The ticket the mail continues, by the trust order in the module docstring."""
     hits: list[Hit] = []
+    if facts.signed_ticket is not None and sender in facts.engineers:
+        ticket = facts.signed_ticket
+        why = f"an engineer wrote to the reply address of #{ticket.id}"
+        return ticket, [Hit("thread-reply-address", "to", str(ticket.id), why)]
     order = {"in_reply_to": 0, "our_message": 1, "references": 2}
     for candidate in sorted(facts.threads, key=lambda c: order[c.via]):
         ticket = candidate.ticket
@@ -180,21 +206,53 @@ def pick_thread(facts: IntakeFacts, sender: str) -> tuple[TicketFacts | None, li
 
 
 def _attach(facts: IntakeFacts, ticket: TicketFacts, sender: str, hits: list[Hit]) -> Route:
-    public = True
-    if facts.message.auto.kind == "autoreply":
-        public = False
+    """A mail on an open thread: public from the requester, the Cc list and the team; a
+    stranger's is held for `#accept`; a survey answer rates; a late reply opens a new ticket."""
+    message = facts.message
+    if message.auto.kind == "autoreply":
         hits.append(Hit("autoreply-note", "auto", "autoreply", "auto-reply kept as internal"))
-    elif sender != ticket.requester and sender not in facts.engineers:
-        public = False
-        hits.append(
-            Hit("not-requester", "from", sender, f"{sender} is not the requester: held as internal")
+        return Route("attach", ticket.id, False, False, False, tuple(hits))
+    if sender != ticket.requester and sender not in ticket.cc and sender not in facts.engineers:
+        why = f"{sender} is neither the requester nor on the Cc list: held until #accept"
+        hits.append(Hit("not-requester", "from", sender, why))
+        return Route("attach", ticket.id, False, False, False, tuple(hits), held=True)
+    if _rates(facts, ticket, sender):
+        answer = read_answer(message.body)
+        hits.append(Hit("survey-answer", "body", str(answer.rating or ""), answer.reason))
+        return Route("attach", ticket.id, True, False, False, tuple(hits), survey=answer)
+    if facts.answers_survey and sender == ticket.requester:
+        hits.append(Hit("survey-new-problem", "body", "", read_answer(message.body).reason))
+    if sender in facts.engineers and sender != ticket.requester:
+        return Route("attach", ticket.id, True, False, False, tuple(hits))
+    if ticket.status == "resolved" and _past_window(facts, ticket):
+        why = f"#{ticket.id} was resolved more than {facts.reopen_days} days ago: new ticket"
+        hits.append(Hit("reopen-window-passed", "status", "resolved", why))
+        acknowledge, ack_hit = _acknowledge(facts, sender)
+        return Route(
+            "new_ticket", None, True, False, acknowledge, (*hits, ack_hit), follows=ticket.id
         )
-    reopen = public and ticket.status in {"pending", "resolved"}
+    reopen = ticket.status in {"pending", "resolved"}
     if reopen:
         hits.append(
             Hit("reopen", "status", ticket.status, f"requester replied to a {ticket.status} ticket")
         )
-    return Route("attach", ticket.id, public, reopen, False, tuple(hits))
+    return Route("attach", ticket.id, True, reopen, False, tuple(hits))
+
+
+def _rates(facts: IntakeFacts, ticket: TicketFacts, sender: str) -> bool:
+    """The requester answered the ticket's survey with a rating or a comment (not a new problem)."""
+    if not facts.answers_survey or sender != ticket.requester:
+        return False
+    if facts.message.auto.kind is not None:
+        return False
+    answer = read_answer(facts.message.body)
+    return answer.rating is not None or not answer.new_problem
+
+
+def _past_window(facts: IntakeFacts, ticket: TicketFacts) -> bool:
+    if facts.reopen_days is None or facts.now is None or ticket.resolved_at is None:
+        return False
+    return facts.now - ticket.resolved_at > timedelta(days=facts.reopen_days)
 
 
 def _acknowledge(

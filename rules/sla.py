@@ -15,6 +15,7 @@ nothing else (`CLOCK_RULES`):
 | customer's auto-reply                 | -              | -          |
 | ticket resolved                       | stop           | stop       |
 | ticket reopened                       | -              | -          |
+| engineer ends the wait (#status)      | resume         | resume     |
 
 Waiting on the customer includes a ticket whose acknowledgement asked for missing facts. A
 reopened ticket keeps the outcomes it had: an outcome is recorded once, at the moment a target
@@ -49,6 +50,7 @@ class Happening(enum.StrEnum):
     CUSTOMER_AUTOREPLY = "customer_autoreply"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    ENGINEER_RESUMED = "engineer_resumed"
 
 
 CLOCK_RULES: dict[Happening, dict[Target, Effect]] = {
@@ -61,6 +63,7 @@ CLOCK_RULES: dict[Happening, dict[Target, Effect]] = {
     Happening.CUSTOMER_AUTOREPLY: {},
     Happening.RESOLVED: {"first_response": "stop", "resolution": "stop"},
     Happening.REOPENED: {},
+    Happening.ENGINEER_RESUMED: {"first_response": "resume", "resolution": "resume"},
 }
 """The one table of what moves each clock (see the module docstring)."""
 

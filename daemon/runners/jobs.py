@@ -24,7 +24,7 @@ from daemon.storage import events, jobs
 from daemon.storage.database import Database
 from daemon.storage.models import Inbound, InboundState, Job, JobState
 from daemon.storage.setaside import release_one
-from daemon.workflow import assignment, clocks, team
+from daemon.workflow import assignment, clocks, followups, team
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -52,6 +52,9 @@ HANDLERS: dict[str, Handler] = {
     jobs.SLA_CHECK: clocks.check,
     jobs.ASSIGN_RETRY: assignment.retry,
     jobs.ENGINEER_BACK: team.back_at_work,
+    jobs.AUTO_CLOSE: followups.auto_close,
+    jobs.SURVEY: followups.send_survey,
+    jobs.PROGRESS_REMINDER: followups.remind,
 }
 
 

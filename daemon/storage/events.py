@@ -52,6 +52,24 @@ class EventKind(enum.StrEnum):
     ENGINEER_AWAY = "engineer_away"
     ENGINEER_BACK = "engineer_back"
     NOTIFIED = "notified"
+    COMMANDS_APPLIED = "commands_applied"
+    COMMANDS_REFUSED = "commands_refused"
+    COMMAND_ATTEMPT = "command_attempt"
+    REPLY_SENT = "reply_sent"
+    NOTE_ADDED = "note_added"
+    MAIL_HELD = "mail_held"
+    MAIL_ACCEPTED = "mail_accepted"
+    LABELS_CHANGED = "labels_changed"
+    MERGED = "merged"
+    KB_PROPOSED = "kb_proposed"
+    KB_CITED = "kb_cited"
+    SURVEY_SENT = "survey_sent"
+    SURVEY_SKIPPED = "survey_skipped"
+    SURVEY_ANSWERED = "survey_answered"
+    ADDRESS_BOUNCING = "address_bouncing"
+    ADDRESS_CLEARED = "address_cleared"
+    MAIL_WITHHELD = "mail_withheld"
+    REMINDED = "reminded"
 
 
 class RuleHit(BaseModel):
@@ -279,6 +297,148 @@ class Notified(Payload):
     notice: str
     to: list[str]
     outbox: int
+
+
+class CommandsApplied(Payload):
+    """An engineer's command mail, applied whole: each command as written, and what changed."""
+
+    kind = EventKind.COMMANDS_APPLIED
+    message: int
+    commands: list[str]
+    changes: list[str]
+
+
+class CommandsRefused(Payload):
+    """An engineer's command mail with errors: nothing changed; every error, with its line."""
+
+    kind = EventKind.COMMANDS_REFUSED
+    message: int
+    errors: list[str]
+
+
+class CommandAttempt(Payload):
+    """Mail from an engineer's address that may not command (no valid signature, unproven
+    sender): treated as a customer's message; the reason is kept."""
+
+    kind = EventKind.COMMAND_ATTEMPT
+    message: int
+    sender: str
+    verdict: str
+    hits: list[RuleHit] = []
+
+
+class ReplySent(Payload):
+    """An engineer's public reply, relayed to the customer's thread from the support address."""
+
+    kind = EventKind.REPLY_SENT
+    message: int
+    outbox: int
+    to: list[str]
+    cc: list[str]
+    attachments: int = 0
+    first: bool
+
+
+class NoteAdded(Payload):
+    kind = EventKind.NOTE_ADDED
+    message: int
+
+
+class MailHeld(Payload):
+    """A mail kept as an internal note until an engineer accepts it (`#accept`)."""
+
+    kind = EventKind.MAIL_HELD
+    message: int
+    sender: str
+    why: str
+    notices: list[int] = []  # the outbox rows that ask about it: `#accept` answers one of them
+
+
+class MailAccepted(Payload):
+    kind = EventKind.MAIL_ACCEPTED
+    message: int
+    sender: str
+    as_engineer: bool
+
+
+class LabelsChanged(Payload):
+    """A label set by hand: `field` is severity, category, tags or cc."""
+
+    kind = EventKind.LABELS_CHANGED
+    field: str
+    from_: str = Field(serialization_alias="from", validation_alias=FROM)
+    to: str
+
+
+class Merged(Payload):
+    kind = EventKind.MERGED
+    into: int
+    source: int
+
+
+class KbProposed(Payload):
+    """`#kb`: this ticket's resolution proposed as a knowledge-base draft (the site's)."""
+
+    kind = EventKind.KB_PROPOSED
+    resolution: str
+
+
+class KbCited(Payload):
+    """`#kb N`: the ticket was solved with article N (a reuse, for the site's metrics)."""
+
+    kind = EventKind.KB_CITED
+    article: int
+
+
+class SurveySent(Payload):
+    kind = EventKind.SURVEY_SENT
+    outbox: int
+    to: str
+
+
+class SurveySkipped(Payload):
+    kind = EventKind.SURVEY_SKIPPED
+    hits: list[RuleHit]
+
+
+class SurveyAnswered(Payload):
+    """A rating (1-5) and comment; a later answer on the same ticket replaces an earlier one."""
+
+    kind = EventKind.SURVEY_ANSWERED
+    message: int
+    rating: int = Field(ge=1, le=5)
+    comment: str
+    reason: str
+
+
+class AddressBouncing(Payload):
+    kind = EventKind.ADDRESS_BOUNCING
+    address: str
+    outbox: int | None
+    bounce: int
+    matched_by: str
+
+
+class AddressCleared(Payload):
+    kind = EventKind.ADDRESS_CLEARED
+    address: str
+    inbound: int
+
+
+class MailWithheld(Payload):
+    """Mail not sent to an address that bounces (until its owner writes again)."""
+
+    kind = EventKind.MAIL_WITHHELD
+    mail: str
+    to: list[str]
+
+
+class Reminded(Payload):
+    """The assignee reminded that the customer has not heard from us within the interval."""
+
+    kind = EventKind.REMINDED
+    since: datetime
+    interval_seconds: int
 
 
 PAYLOADS: dict[EventKind, type[Payload]] = {

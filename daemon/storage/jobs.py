@@ -21,7 +21,20 @@ QUARANTINE_RETRY = "quarantine_retry"
 SLA_CHECK = "sla_check"
 ASSIGN_RETRY = "assign_retry"
 ENGINEER_BACK = "engineer_back"
-KINDS = frozenset({QUARANTINE_RETRY, SLA_CHECK, ASSIGN_RETRY, ENGINEER_BACK})
+AUTO_CLOSE = "auto_close"
+SURVEY = "survey"
+PROGRESS_REMINDER = "progress_reminder"
+KINDS = frozenset(
+    {
+        QUARANTINE_RETRY,
+        SLA_CHECK,
+        ASSIGN_RETRY,
+        ENGINEER_BACK,
+        AUTO_CLOSE,
+        SURVEY,
+        PROGRESS_REMINDER,
+    }
+)
 
 
 def schedule(

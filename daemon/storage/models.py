@@ -116,6 +116,8 @@ class Contact(Base):
     address: Mapped[str] = mapped_column(Key(254), unique=True)
     name: Mapped[str] = mapped_column(Clean(200), default="")
     created_at: Mapped[datetime]
+    bouncing_since: Mapped[datetime | None]
+    """Set when our mail to this address bounced; cleared when they write to us again."""
 
 
 class Engineer(Base):
@@ -160,9 +162,14 @@ class Ticket(Base):
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    cc: Mapped[list[str]] = mapped_column(CleanJSON(), default=list)
+    resolution: Mapped[str | None] = mapped_column(CleanText())
+    closed_as: Mapped[str | None] = mapped_column(String(20))
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    follows: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     requester: Mapped[Contact] = relationship()
-    assignee: Mapped[Engineer | None] = relationship()
+    assignee: Mapped[Engineer | None] = relationship(foreign_keys=[assignee_id])
     clocks: Mapped[list[SlaClock]] = relationship(order_by="SlaClock.id")
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
 
@@ -269,6 +276,7 @@ class Message(Base):
     full_text: Mapped[str] = mapped_column(CleanText(), default="")
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id"))
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")

@@ -13,23 +13,21 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daemon.config import Settings
 from daemon.mail.compose import Composer
 from daemon.storage import events
 from daemon.storage.models import (
     Attachment,
-    Bounce,
     Contact,
     Inbound,
     InboundState,
     Message,
-    Outbox,
     Ticket,
     TicketStatus,
 )
-from daemon.storage.outbox import outbox_row
-from daemon.workflow import team, triage
+from daemon.workflow import bounces, customer, engineer, lifecycle, mailing, team, triage
 from parsers import ParsedMessage
-from rules.intake import Route
+from rules.intake import Route, is_ours
 
 
 def apply(
@@ -63,18 +61,22 @@ def apply(
             cause=cause,
         )
         if decision.action == "bounce":
-            _keep_bounce(session, inbound, message, now)
+            bounces.keep(session, inbound, message, composer=composer, now=now)
         return None
     if message.from_ is None:
         raise ValueError(f"routing chose {decision.action} for a mail without a sender")
-    contact = _contact(session, message.from_.address, message.from_.name, now)
+    contact = _contact(session, message.from_.address, message.from_.name, now, inbound.id)
     actor = f"contact:{contact.address}"
     if decision.action == "new_ticket":
         ticket = _open_ticket(session, inbound, message, contact, decision, now=now)
+        ticket.cc = _thread_cc(message, contact.address, settings=settings)
     else:
         assert decision.ticket_id is not None
-        ticket = _continue_ticket(session, decision.ticket_id, decision, actor, cause, now=now)
+        ticket = _continue_ticket(
+            session, decision.ticket_id, decision, actor, cause, settings=settings, now=now
+        )
     row = _message_row(ticket.id, inbound, message, decision, now)
+    row.held = decision.held
     session.add(row)
     session.flush()
     received = events.MessageReceived(
@@ -93,16 +95,15 @@ def apply(
         )
         triage.open_ticket(session, ticket, found, composer=composer, now=now, cause=cause)
         questions = tuple(m.question for m in found.missing) if found.waiting else ()
+        if ticket.status != TicketStatus.PENDING:
+            lifecycle.schedule_reminder(session, ticket, book=settings.rulebook(), now=now)
+    elif _engineer_reply(message, sender, ticket, settings):
+        engineer.engineer_wrote(
+            session, ticket, message, row, composer=composer, now=now, cause=cause
+        )
     else:
-        triage.customer_wrote(
-            session,
-            ticket,
-            message,
-            row,
-            public=decision.public,
-            settings=settings,
-            now=now,
-            cause=cause,
+        customer.wrote(
+            session, ticket, message, row, decision, composer=composer, now=now, cause=cause
         )
     if decision.acknowledge:
         _acknowledge(
@@ -123,6 +124,17 @@ def apply(
     return ticket.id
 
 
+def _engineer_reply(
+    message: ParsedMessage, sender: str, ticket: Ticket, settings: Settings
+) -> bool:
+    """An engineer's own mail on a ticket (not their auto-reply, which must never be relayed)."""
+    return (
+        settings.engineer(sender) is not None
+        and sender != ticket.requester.address
+        and message.auto.kind != "autoreply"
+    )
+
+
 def _too_large(inbound: Inbound, message: ParsedMessage) -> int | None:
     """The size of a mail parsed from its headers only (above the size limit), else None."""
     return inbound.size if any(d.startswith("too large") for d in message.defects) else None
@@ -139,25 +151,31 @@ def _acknowledge(
     too_large: int | None,
     questions: tuple[str, ...],
 ) -> None:
-    mail = composer.acknowledgement(
-        ticket_id=ticket.id,
-        subject=ticket.subject,
-        message=message,
-        now=now,
-        too_large=too_large,
-        questions=questions,
-    )
-    outbox = outbox_row(
-        ticket_id=ticket.id,
-        kind="ack",
-        message_id=mail.message_id,
-        envelope_from=mail.envelope_from,
-        recipients=mail.recipients,
-        raw=mail.raw,
-        now=now,
-    )
-    session.add(outbox)
-    session.flush()
+    """The acknowledgement; for a reply to a closed ticket that needs nothing more, the mail
+    saying which new ticket it opened and that it follows the old one."""
+    if ticket.follows is not None and not questions and too_large is None and message.from_:
+        mail = composer.customer_status(
+            kind="reopened_new",
+            ticket=ticket.id,
+            subject=ticket.subject,
+            to=message.from_.address,
+            name=message.from_.name,
+            resolution=None,
+            in_reply_to=message.message_id,
+            references=(*message.references, *(m for m in [message.message_id] if m)),
+            now=now,
+            linked=ticket.follows,
+        )
+    else:
+        mail = composer.acknowledgement(
+            ticket_id=ticket.id,
+            subject=ticket.subject,
+            message=message,
+            now=now,
+            too_large=too_large,
+            questions=questions,
+        )
+    outbox = mailing.queue(session, composer, mail, kind="ack", ticket_id=ticket.id, now=now)
     session.add(
         Message(
             ticket_id=ticket.id,
@@ -185,39 +203,6 @@ def _acknowledge(
     )
 
 
-def _keep_bounce(session: Session, inbound: Inbound, message: ParsedMessage, now: datetime) -> None:
-    original = message.auto.original_message_id
-    matched = (
-        session.scalar(select(Outbox.id).where(Outbox.message_id == original)) if original else None
-    )
-    bounce = Bounce(
-        inbound_id=inbound.id,
-        original_message_id=original,
-        recipients=[b.to_json() for b in message.auto.bounced[:1000]],
-        outbox_id=matched,
-        created_at=now,
-    )
-    session.add(bounce)
-    session.flush()
-    received = events.BounceReceived(
-        inbound=inbound.id,
-        bounce=bounce.id,
-        original_message_id=original,
-        recipients=[b.address for b in message.auto.bounced[:100]],
-    )
-    ticket_id = (
-        session.scalar(select(Outbox.ticket_id).where(Outbox.id == matched)) if matched else None
-    )
-    events.record(
-        session,
-        received,
-        ticket_id=ticket_id,
-        at=now,
-        actor="system",
-        cause=f"inbound:{inbound.id}",
-    )
-
-
 def _open_ticket(
     session: Session,
     inbound: Inbound,
@@ -233,6 +218,7 @@ def _open_ticket(
         mailbox=inbound.source,
         requester=requester,
         tier=1,
+        follows=decision.follows,
         created_at=now,
         updated_at=now,
     )
@@ -253,20 +239,32 @@ def _open_ticket(
 
 
 def _continue_ticket(
-    session: Session, ticket_id: int, decision: Route, actor: str, cause: str, *, now: datetime
+    session: Session,
+    ticket_id: int,
+    decision: Route,
+    actor: str,
+    cause: str,
+    *,
+    settings: Settings,
+    now: datetime,
 ) -> Ticket:
     ticket = session.get_one(Ticket, ticket_id)
     ticket.updated_at = now
     if decision.reopen:
+        was = ticket.status
         change = events.StatusChanged(
-            from_=ticket.status.value, to=TicketStatus.OPEN.value, reason=decision.reasons[-1]
+            from_=was.value, to=TicketStatus.OPEN.value, reason=decision.reasons[-1]
         )
         events.record(session, change, ticket_id=ticket.id, at=now, actor=actor, cause=cause)
         ticket.status = TicketStatus.OPEN
+        if was in lifecycle.DONE:
+            lifecycle.reopened(session, ticket, now=now, cause=cause)
+        lifecycle.schedule_reminder(session, ticket, book=settings.rulebook(), now=now)
     return ticket
 
 
-def _contact(session: Session, address: str, name: str, now: datetime) -> Contact:
+def _contact(session: Session, address: str, name: str, now: datetime, inbound: int) -> Contact:
+    """The sender's contact row; a bouncing address that writes to us works again."""
     contact = session.scalar(select(Contact).where(Contact.address == address))
     if contact is None:
         contact = Contact(address=address, name=name, created_at=now)
@@ -274,7 +272,31 @@ def _contact(session: Session, address: str, name: str, now: datetime) -> Contac
         session.flush()
     elif name and not contact.name:
         contact.name = name
+    if contact.bouncing_since is not None:
+        contact.bouncing_since = None
+        cleared = events.AddressCleared(address=address, inbound=inbound)
+        events.record(
+            session, cleared, ticket_id=None, at=now, actor="system", cause=f"inbound:{inbound}"
+        )
     return contact
+
+
+MAX_CC = 20
+
+
+def _thread_cc(message: ParsedMessage, requester: str, *, settings: Settings) -> list[str]:
+    """The customer's Cc list as the thread had it: the other people on the first mail."""
+    ours = frozenset(settings.desk.addresses)
+    team = {e.address for e in settings.engineers}
+    found = [
+        a.address
+        for a in (*message.to, *message.cc)
+        if a.address
+        and a.address != requester
+        and a.address not in team
+        and not is_ours(a.address, ours)
+    ]
+    return list(dict.fromkeys(found))[:MAX_CC]
 
 
 def _message_row(

@@ -106,6 +106,7 @@ def give(
     notice: str = "assigned",
     lines: tuple[str, ...] = (),
     keep_current: bool = False,
+    notify_engineer: bool = True,
 ) -> None:
     """Write an assignment decision, with its event and its notices. With nobody to take the
     ticket, `keep_current` leaves it with whoever has it (an escalation finding no expert at
@@ -130,6 +131,8 @@ def give(
         reason=assignment.reason,
     )
     events.record(session, assigned, ticket_id=ticket.id, at=now, actor=actor, cause=cause)
+    if not notify_engineer:
+        return
     titles = {
         "assigned": "New ticket for you",
         "escalated": "Ticket escalated to you",

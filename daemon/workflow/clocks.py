@@ -73,8 +73,7 @@ def start(
             outcome=None,
             warned=[],
         )
-        session.add(row)
-        ticket.clocks.append(row)
+        ticket.clocks.append(row)  # adds it to the session (adding it first showed it twice)
         _logged(session, row, now=now, cause=cause, why=why)
         _schedule(session, row, policy.calendar, book=book, now=now)
 

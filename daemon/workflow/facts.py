@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from daemon.config import Settings
+from daemon.mail.reply_address import reply_tag
 from daemon.storage.bounded import fit_key
 from daemon.storage.models import Contact, Message, Outbox, Ticket
 from parsers import ParsedMessage
@@ -24,6 +25,10 @@ from rules.intake import AckCounts, AckLimits, IntakeFacts, ThreadCandidate, Tic
 MAX_THREAD_IDS = 50
 JUST_NOW = timedelta(minutes=2)
 MESSAGE_ID_LENGTH = 300  # messages.message_id: stored values are compared in their stored form
+MAX_MERGE_HOPS = 5
+MAX_THREAD_ROWS = 500  # a Message-ID a stranger reused on many tickets is read this far only
+MAX_THREAD_TICKETS = 20
+DELIVERY_HEADERS = ("delivered-to", "x-original-to", "envelope-to")
 
 
 def gather(
@@ -36,11 +41,12 @@ def gather(
 ) -> IntakeFacts:
     desk = settings.desk
     sender = message.from_.address if message.from_ else ""
+    threads = thread_candidates(session, message)
     return IntakeFacts(
         message=message,
         our_addresses=frozenset(desk.addresses),
         engineers=frozenset(e.address for e in settings.engineers),
-        threads=thread_candidates(session, message),
+        threads=threads,
         by_tag=ticket_by_tag(session, message.ticket_ref),
         acks=ack_counts(session, sender, now),
         limits=AckLimits(
@@ -50,7 +56,46 @@ def gather(
         ),
         foreign_tag=foreign_ticket_tag(message.subject, tag_prefix=desk.tag_prefix),
         forced=forced,
+        now=now,
+        reopen_days=settings.workflow.reopen_days,
+        answers_survey=answers_survey(session, message),
+        signed_ticket=ticket_by_tag(session, signed_ticket(message, desk.addresses)),
     )
+
+
+def recipients(message: ParsedMessage) -> list[str]:
+    """Every address the mail was for: To, Cc and what the receiving server recorded."""
+    found = [a.address for a in (*message.to, *message.cc)]
+    found += [
+        value.strip().strip("<>").lower()
+        for name, value in message.headers
+        if name.lower() in DELIVERY_HEADERS
+    ]
+    return found[:100]
+
+
+def signed_ticket(message: ParsedMessage, desk_addresses: tuple[str, ...]) -> int | None:
+    """The ticket a reply address of ours among the recipients names (not yet verified)."""
+    ours = frozenset(desk_addresses)
+    for address in recipients(message):
+        tag = reply_tag(address, ours)
+        if tag is not None:
+            return tag.ticket
+    return None
+
+
+def answers_survey(session: Session, message: ParsedMessage) -> bool:
+    """True when the thread headers name a survey we sent."""
+    ids = [fit_key(m, MESSAGE_ID_LENGTH) for m in (*message.in_reply_to[:5], *message.references)]
+    if not ids:
+        return False
+    found = session.scalar(
+        select(Message.id)
+        .join(Outbox, Outbox.id == Message.outbox_id)
+        .where(Message.message_id.in_(ids[:MAX_THREAD_IDS]), Outbox.kind == "survey")
+        .limit(1)
+    )
+    return found is not None
 
 
 def thread_candidates(session: Session, message: ParsedMessage) -> tuple[ThreadCandidate, ...]:
@@ -66,21 +111,24 @@ def thread_candidates(session: Session, message: ParsedMessage) -> tuple[ThreadC
             Message.message_id,
             Message.direction,
             Message.author_address,
-            Ticket.id,
-            Ticket.status,
-            Contact.address,
+            Message.ticket_id,
         )
-        .join(Ticket, Message.ticket_id == Ticket.id)
-        .join(Contact, Contact.id == Ticket.requester_id)
         .where(Message.message_id.in_(ids))
         .order_by(Message.id)
+        .limit(MAX_THREAD_ROWS)
     ).all()
     found: dict[str, list[tuple[bool, TicketFacts]]] = defaultdict(list)
     senders: dict[str, set[str]] = defaultdict(set)
-    for mid, direction, author, ticket_id, status, requester in rows:
+    tickets: dict[int, TicketFacts | None] = {}
+    for mid, direction, author, ticket_id in rows:
         if mid is None:
             continue
-        found[mid].append((direction == "out", TicketFacts(ticket_id, status.value, requester)))
+        if ticket_id not in tickets and len(tickets) < MAX_THREAD_TICKETS:
+            tickets[ticket_id] = ticket_by_tag(session, ticket_id)
+        facts = tickets.get(ticket_id)
+        if facts is None:
+            continue
+        found[mid].append((direction == "out", facts))
         if direction == "in":
             senders[mid].add(author)
     candidates = []
@@ -92,14 +140,29 @@ def thread_candidates(session: Session, message: ParsedMessage) -> tuple[ThreadC
 
 
 def ticket_by_tag(session: Session, ref: int | None) -> TicketFacts | None:
+    """The ticket a number names, as routing sees it; a merged ticket's number names the ticket
+    it was merged into (a few hops at most)."""
     if ref is None or not 1 <= ref <= MAX_TICKET:  # the parser bounds it too: a tag is a stranger's
         return None
-    found = session.execute(
-        select(Ticket.id, Ticket.status, Contact.address)
-        .join(Contact, Contact.id == Ticket.requester_id)
-        .where(Ticket.id == ref)
-    ).first()
-    return TicketFacts(found[0], found[1].value, found[2]) if found else None
+    for _ in range(MAX_MERGE_HOPS):
+        found = session.execute(
+            select(Ticket, Contact.address)
+            .join(Contact, Contact.id == Ticket.requester_id)
+            .where(Ticket.id == ref)
+        ).first()
+        if found is None:
+            return None
+        ticket, requester = found
+        if ticket.merged_into is None:
+            return TicketFacts(
+                ticket.id,
+                ticket.status.value,
+                requester,
+                cc=tuple(ticket.cc),
+                resolved_at=ticket.resolved_at,
+            )
+        ref = ticket.merged_into
+    return None
 
 
 def _tally(*when: ColumnElement[bool]) -> ColumnElement[int]:

@@ -66,13 +66,16 @@ def make_desk(
     users: MailUsers,
     extra: str = "",
     assigns: bool = False,
+    desk_keys: str = "",
 ) -> Desk:
     """A config for the test servers. Unless `assigns`, Erin is the team's only engineer and
     tier 2, so new (tier 1) tickets wait unassigned and the outbox holds acknowledgements only,
     whatever the time of day the test runs at; `assigns` makes her tier 1 (with `extra` her
-    further keys and any more tables)."""
+    further keys and any more tables). `desk_keys` are more lines of the `[desk]` table; a reply
+    secret (`reply-secret`, which signs reply and bounce addresses) is always configured."""
     secret = tmp_path / "password"
     secret.write_text(dovecot.password)
+    (tmp_path / "reply-secret").write_text("a reply secret of the test desk\n")
     smtp = (
         f'[smtp]\nhost = "{relay.host}"\nport = {relay.port}\ntls = "none"\n'
         f'user = "relay"\npassword_file = "password"\ntimeout = 5\n'
@@ -85,6 +88,8 @@ def make_desk(
 [desk]
 name = "Test Support"
 addresses = ["{users.support.address}"]
+reply_secret_file = "reply-secret"
+{desk_keys}
 
 [database]
 url = "{db_url}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from parsers import parse
@@ -170,3 +171,47 @@ def test_a_mail_released_by_hand_becomes_a_ticket_even_if_it_looked_automatic() 
     decision = route(facts(mail(Auto_Submitted="auto-replied"), forced=True))
     assert decision.action == "new_ticket" and decision.acknowledge
     assert decision.hits[0].rule == "by-hand"
+
+
+def test_the_ticket_cc_list_may_write_and_strangers_are_held() -> None:
+    ticket = TicketFacts(7, "open", "boss@cust.test", cc=("ann@cust.test",))
+    copied = route(facts(mail("ann@cust.test"), by_headers=ticket))
+    assert (copied.action, copied.public, copied.held) == ("attach", True, False)
+    stranger = route(facts(mail("mallory@evil.test"), by_headers=ticket))
+    assert (stranger.public, stranger.held, stranger.acknowledge) == (False, True, False)
+    assert stranger.hits[-1].rule == "not-requester"
+
+
+def test_a_resolved_ticket_reopens_within_the_window_and_is_followed_after_it() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    ticket = TicketFacts(7, "resolved", "ann@cust.test", resolved_at=now - timedelta(days=3))
+    inside = route(facts(mail(), by_headers=ticket, now=now, reopen_days=5))
+    assert (inside.action, inside.reopen) == ("attach", True)
+    late = route(facts(mail(), by_headers=ticket, now=now, reopen_days=2))
+    assert (late.action, late.follows, late.acknowledge) == ("new_ticket", 7, True)
+    assert any(h.rule == "reopen-window-passed" for h in late.hits)
+
+
+def test_a_survey_answer_rates_and_never_reopens_unless_it_is_a_new_problem() -> None:
+    closed = TicketFacts(7, "closed", "ann@cust.test")
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "ann@cust.test", "support@desk.test", "Re: survey"
+    msg.set_content("4 - quick fix\n")
+    rated = route(facts(msg.as_bytes(), by_headers=closed, answers_survey=True))
+    assert (rated.action, rated.reopen) == ("attach", False)
+    assert rated.survey is not None and rated.survey.rating == 4
+    resolved = TicketFacts(7, "resolved", "ann@cust.test")
+    msg.set_content("Why does the export fail again this morning?\n")
+    problem = route(facts(msg.as_bytes(), by_headers=resolved, answers_survey=True))
+    assert (problem.survey, problem.reopen) == (None, True)
+    assert any(h.rule == "survey-new-problem" for h in problem.hits)
+
+
+def test_an_engineer_writing_to_a_reply_address_is_on_the_ticket_it_names() -> None:
+    signed = TicketFacts(9, "open", "ann@cust.test")
+    other = TicketFacts(3, "open", "bob@cust.test")
+    decision = route(facts(mail("eve@desk.test"), by_headers=other, signed_ticket=signed))
+    assert (decision.action, decision.ticket_id) == ("attach", 9)
+    assert decision.hits[0].rule == "thread-reply-address"
+    customer = route(facts(mail("ann@cust.test"), by_headers=other, signed_ticket=signed))
+    assert customer.ticket_id == 3  # only the team's mail follows a reply address
