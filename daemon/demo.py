@@ -1,4 +1,4 @@
-"""`replydesk demo`: a sample mailbox, the daemon run over it five times, and what happened.
+"""`replydesk demo`: a sample mailbox, the daemon run over it nine times, and what happened.
 
 Needs no mail server: the mail comes from a Maildir it builds, the database is a SQLite file, and
 outgoing mail lands in a Maildir outbox. The rules are the starter rule set of `replydesk init`.
@@ -8,12 +8,14 @@ merges them and restarts the clock; the third pass is what strangers and broken 
 copied Message-ID, a ticket number out of range, an over-long address, a person's "Auto:"
 subject) and shows that the desk goes on; in the fourth an engineer's out-of-office reply hands
 their urgent ticket to a colleague; the fifth runs five hours later, when SLA warnings, an
-escalation and a breach notice are due.
+escalation and a breach notice are due. Then one ticket is walked by mail to its end
+(`daemon.demo_workflow`): the engineer's reply with commands, resolution, survey, the thread.
 """
 
 from __future__ import annotations
 
 import mailbox
+import secrets
 import shutil
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from daemon import config
+from daemon import config, demo_workflow
 from daemon.service import Daemon, PassReport
 from daemon.storage.database import Database
 from daemon.storage.models import (
@@ -46,6 +48,7 @@ CONFIG = """\
 name = "Demo Support"
 addresses = ["support@demo.example"]
 managers = ["manager@demo.example"]      # told when an SLA target is missed
+reply_secret_file = "reply_secret"       # signs the reply addresses engineers answer to
 
 [database]
 url = "sqlite:///replydesk.db"
@@ -118,6 +121,7 @@ def _mail(
     domain = sender.rpartition("@")[2].rstrip(">")
     mail["Message-ID"] = headers.pop("Message-ID", None) or make_msgid("demo", domain=domain)
     for name, value in headers.items():
+        del mail[name]  # a given header replaces the default one (To)
         mail[name] = value
     mail.set_content(body, charset=charset)
     if html is not None:
@@ -273,6 +277,7 @@ def run(folder: Path) -> int:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / "replydesk.toml").write_text(demo_config(), encoding="utf-8")
+    (folder / "reply_secret").write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
     settings = config.load(folder / "replydesk.toml")
     now = datetime.now(UTC).replace(microsecond=0)
     inbox = mailbox.Maildir(folder / "inbox", create=True)
@@ -311,6 +316,7 @@ def run(folder: Path) -> int:
     report = Daemon(settings, db, clock=lambda: later, sources=[]).run_once()
     print(f"  ran {report.jobs} due job(s), sent {report.sent.sent} to the outbox")
     _print_notices(db, before)
+    demo_workflow.walk(inbox, settings, db, make=_mail, now=later, first_pass=6)
     _print_summary(folder, db)
     db.dispose()
     return 0

@@ -1,0 +1,146 @@
+"""The demo's second half: one ticket walked by mail from the engineer's reply to the survey.
+
+Grace answers the notice about Alice's ticket from her mail client (to its signed Reply-To):
+commands on the first lines, her answer below, her quoted history and signature after it. The
+desk applies the commands, relays the answer to Alice in her thread and mails Grace a
+transcript. Grace then resolves it; a day later the survey goes out and Alice answers "5 – ...".
+Last, the whole thread of the ticket is printed, as the event log and the outbox hold it.
+"""
+
+from __future__ import annotations
+
+import mailbox
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+
+from sqlalchemy import select
+
+from daemon.config import Settings
+from daemon.service import Daemon
+from daemon.storage.database import Database
+from daemon.storage.models import Event, Message, Outbox, Ticket
+from parsers import ParsedMessage, parse
+
+Mail = Callable[..., bytes]
+
+
+def _row(db: Database, kind: str, ticket: int, after: int = 0) -> Outbox:
+    with db.read() as session:
+        return session.scalars(
+            select(Outbox)
+            .where(Outbox.kind == kind, Outbox.ticket_id == ticket, Outbox.id > after)
+            .order_by(Outbox.id)
+        ).first() or _missing(kind, ticket)
+
+
+def _missing(kind: str, ticket: int) -> Outbox:
+    raise RuntimeError(f"the demo expected a {kind} mail about ticket #{ticket}")
+
+
+def _answer(make: Mail, to: ParsedMessage, sender: str, body: str, now: datetime) -> bytes:
+    """What a mail client sends to answer `to`: its Reply-To, In-Reply-To, the quote below."""
+    quoted = "\n".join("> " + line for line in to.full_text.splitlines()[:8])
+    address = to.reply_to[0].address if to.reply_to else to.from_.address if to.from_ else ""
+    return make(
+        sender,
+        f"Re: {to.subject}",
+        f"{body}\nOn {format_datetime(now)}, Demo Support wrote:\n{quoted}\n",
+        when=now,
+        headers={
+            "To": address,
+            "In-Reply-To": to.message_id or "",
+            "References": " ".join((*to.references, to.message_id or "")),
+        },
+    )
+
+
+def _print_mail(label: str, row: Outbox, *, lines: int = 6) -> None:
+    """The mail as its reader sees it (our own mails whole: their quotes are the point)."""
+    mail = parse(row.raw)
+    print(f"  {label} to {', '.join(row.recipients)}: {mail.subject}")
+    text = mail.body if label in {"reply", "transcript"} else mail.full_text
+    shown = [line for line in text.strip().splitlines() if line.strip()]
+    for line in shown[:lines]:
+        print(f"      | {line}")
+
+
+def walk(
+    inbox: mailbox.Maildir,
+    settings: Settings,
+    db: Database,
+    *,
+    make: Mail,
+    now: datetime,
+    first_pass: int,
+) -> None:
+    """Passes `first_pass`, ... of the demo: reply with commands, resolve, survey, the thread."""
+    with db.read() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.subject.like("%charged twice%"))).one()
+        number, engineer = ticket.id, ticket.assignee.address if ticket.assignee else ""
+    notice = parse(_row(db, "notice:assigned", number).raw)
+    grace = "Grace Hopper <grace@demo.example>"
+    body = (
+        "#severity 2\n#tag +refund\n\nHi Alice,\n\nI can see both charges of 49.00 EUR. The "
+        "second one is refunded today;\nit shows on your statement in 3-5 days.\n\n"
+        "Grace\n--\nGrace Hopper, Billing support\n"
+    )
+    inbox.add(_answer(make, notice, grace, body, now))
+    print(f"\npass {first_pass}: {engineer} answers the notice: two commands, then her reply")
+    before = _last(db)
+    Daemon(settings, db, clock=lambda: now).run_once()
+    _print_mail("reply", _row(db, "reply", number, before))
+    _print_mail("transcript", _row(db, "notice:transcript", number, before))
+
+    later = now + timedelta(minutes=20)
+    inbox.add(_answer(make, notice, grace, "#resolve Refunded the duplicate charge\n", later))
+    print(f"\npass {first_pass + 1}: she resolves it with a command only (nothing else to say)")
+    before = _last(db)
+    Daemon(settings, db, clock=lambda: later).run_once()
+    _print_mail("status", _row(db, "status:resolved", number, before), lines=5)
+
+    day = later + timedelta(hours=settings.workflow.survey_delay_hours, minutes=1)
+    print(f"\npass {first_pass + 2}: {settings.workflow.survey_delay_hours:g} hours later")
+    before = _last(db)
+    Daemon(settings, db, clock=lambda: day, sources=[]).run_once()
+    survey = _row(db, "survey", number, before)
+    _print_mail("survey", survey, lines=5)
+    inbox.add(
+        _answer(
+            make,
+            parse(survey.raw),
+            "Alice Martin <alice@customer.example>",
+            "5 – quick and kind, thank you!\n",
+            day,
+        )
+    )
+    print(f"\npass {first_pass + 3}: Alice answers the survey")
+    Daemon(settings, db, clock=lambda: day).run_once()
+    _print_thread(db, number)
+
+
+def _last(db: Database) -> int:
+    with db.read() as session:
+        return max(session.scalars(select(Outbox.id)), default=0)
+
+
+def _print_thread(db: Database, number: int) -> None:
+    with db.read() as session:
+        rated = session.scalars(
+            select(Event).where(Event.ticket_id == number, Event.kind == "survey_answered")
+        ).first()
+        if rated is not None:
+            print(f"  rating {rated.data['rating']} of 5: “{rated.data['comment']}”")
+        ticket = session.get_one(Ticket, number)
+        print(f"\nthe thread of ticket #{number} ({ticket.status.value}), oldest first:")
+        rows = session.scalars(
+            select(Message).where(Message.ticket_id == number).order_by(Message.id)
+        )
+        for row in rows:
+            where = "public  " if row.public else "internal"
+            arrow = "<-" if row.direction == "in" else "->"
+            first = next((ln for ln in row.body.splitlines() if ln.strip()), "")[:60]
+            who = row.author_address
+            print(
+                f"  {row.created_at:%H:%M} {arrow} {where} {row.author_kind:<8} {who:<24} {first}"
+            )
