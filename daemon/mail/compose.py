@@ -31,7 +31,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from daemon.config import Settings
 from daemon.mail.parts import FileToSend
-from daemon.mail.reply_address import reply_address
+from daemon.mail.reply_address import TICKET_ANYONE, reply_address
 from daemon.mail.transports import idna_address, idna_domain
 from parsers import ParsedMessage, format_tag
 from parsers.filenames import safe_filename
@@ -179,7 +179,9 @@ class Composer:
         )
         tag = f"{format_tag(ticket.number, tag_prefix=desk.tag_prefix)} " if ticket else ""
         if reply_to is None and ticket is not None and self._secret is not None:
-            reply_to = reply_address(desk.address, self._secret, ticket.number, to)
+            anyone = self.settings.workflow.reply_signed_for == "ticket"
+            signer = TICKET_ANYONE if anyone else to  # "ticket": any engineer may answer it
+            reply_to = reply_address(desk.address, self._secret, ticket.number, signer)
         mail = self._envelope(
             to=(to,),
             subject=f"{tag}{title}",

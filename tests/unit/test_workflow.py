@@ -455,3 +455,58 @@ def test_an_engineers_out_of_office_reply_to_a_notice_is_never_relayed(
     feed(db, clock, away)
     process(team, db, clock)
     assert outbox(db, "reply") == []
+
+
+def test_commands_in_quoted_text_are_never_applied(
+    db: Database, team: Settings, clock: Clock
+) -> None:
+    number = new_ticket(db, team, clock)
+    [notice] = outbox(db, "notice:assigned")
+    feed(db, clock, answer(notice, "Thanks, looking at it.\n\n> #close\n> #severity 1\n"))
+    process(team, db, clock)
+    found = ticket(db, number)
+    assert (found.status, found.severity) == (TicketStatus.OPEN, 3)  # answered, not closed
+    [reply] = outbox(db, "reply")
+    assert "#close" not in read(reply).body
+    assert outbox(db, "notice:transcript") == []  # no commands: no transcript
+
+
+def test_with_ticket_wide_signatures_any_engineer_may_answer_a_notice(
+    tmp_path: Path, db: Database, clock: Clock
+) -> None:
+    shared = desk(tmp_path, db.url, workflow={"reply_signed_for": "ticket"})
+    sync_engineers(db, shared)
+    number = new_ticket(db, shared, clock)
+    [notice] = outbox(db, "notice:assigned")
+    assert notice.recipients == [ANN]
+    feed(db, clock, answer(notice, "#take\n\nBob here, I will handle it.\n", sender=BOB))
+    process(shared, db, clock)
+    with db.read() as session:
+        assignee = session.get_one(Ticket, number).assignee
+        assert assignee is not None and assignee.address == BOB
+    [reply] = outbox(db, "reply")
+    author = read(reply).from_
+    assert author is not None and "Bob Brown" in author.name
+
+
+def test_the_assignee_is_reminded_when_the_customer_has_not_heard_from_us(
+    db: Database, team: Settings, clock: Clock
+) -> None:
+    number = new_ticket(db, team, clock)  # the standard policy: an update every 4 hours
+    clock.advance(hours=3, minutes=59)
+    run_jobs(db, clock, team)
+    assert outbox(db, "notice:reminder") == []
+    clock.advance(minutes=2)
+    run_jobs(db, clock, team)
+    [reminder] = outbox(db, "notice:reminder")
+    assert reminder.recipients == [ANN] and "4 business hours" in read(reminder).subject
+    [notice] = outbox(db, "notice:assigned")
+    feed(db, clock, answer(notice, "Working on it.\n"))
+    process(team, db, clock)
+    clock.advance(hours=3)
+    run_jobs(db, clock, team)
+    assert len(outbox(db, "notice:reminder")) == 1  # she answered: the interval starts again
+    clock.advance(hours=1, minutes=1)
+    run_jobs(db, clock, team)
+    assert len(outbox(db, "notice:reminder")) == 2
+    assert kinds(db, number).count("reminded") == 2
