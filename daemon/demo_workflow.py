@@ -140,7 +140,5 @@ def _print_thread(db: Database, number: int) -> None:
             where = "public  " if row.public else "internal"
             arrow = "<-" if row.direction == "in" else "->"
             first = next((ln for ln in row.body.splitlines() if ln.strip()), "")[:60]
-            who = row.author_address
-            print(
-                f"  {row.created_at:%H:%M} {arrow} {where} {row.author_kind:<8} {who:<24} {first}"
-            )
+            who = f"{row.author_kind:<8} {row.author_address:<24}"
+            print(f"  {row.created_at:%a %H:%M} {arrow} {where} {who} {first}")
