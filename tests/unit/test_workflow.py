@@ -510,3 +510,61 @@ def test_the_assignee_is_reminded_when_the_customer_has_not_heard_from_us(
     run_jobs(db, clock, team)
     assert len(outbox(db, "notice:reminder")) == 2
     assert kinds(db, number).count("reminded") == 2
+
+
+def test_hostile_command_mail_is_refused_whole_and_the_desk_goes_on(
+    db: Database, team: Settings, clock: Clock
+) -> None:
+    number = new_ticket(db, team, clock)
+    [notice] = outbox(db, "notice:assigned")
+    hostile = "\n".join(
+        [
+            "#tag +a\x00b",
+            "#cc +" + "x" * 300 + "@evil.test",
+            "#merge 99999999999",
+            "#assign " + "é" * 5000,
+            *(f"#tag +t{n}" for n in range(3000)),
+            "#note \x00",
+            "",
+            "body \x00 with NUL " * 1000,
+        ]
+    )
+    feed(db, clock, answer(notice, hostile))
+    [outcome] = process(team, db, clock)
+    assert outcome.action == "attach" and outcome.ticket_id == number
+    assert ticket(db, number).tags == []  # refused whole
+    [refused] = outbox(db, "notice:commands_refused")
+    assert len(refused.raw) < 2_000_000  # the reply lists the errors, bounded by the grammar
+    assert outbox(db, "reply") == []
+    feed(db, clock, answer(notice, "#tag +fine\n\nStill here.\n"))
+    process(team, db, clock)
+    assert ticket(db, number).tags == ["fine"]
+
+
+def test_a_first_mail_copying_hundreds_keeps_a_bounded_cc_list(
+    db: Database, team: Settings, clock: Clock
+) -> None:
+    many = ", ".join(f"p{n}@cust.test" for n in range(500))
+    feed(db, clock, mail("Please help.\n", Cc=many))
+    [outcome] = process(team, db, clock)
+    assert outcome.ticket_id is not None
+    cc = ticket(db, outcome.ticket_id).cc
+    assert len(cc) == 20 and cc[0] == "p0@cust.test"
+
+
+def test_a_report_naming_thousands_of_recipients_marks_only_ours(
+    db: Database, team: Settings, clock: Clock
+) -> None:
+    new_ticket(db, team, clock)
+    [ack] = outbox(db, "ack")
+    report = dsn(to=ack.envelope_from, failed=CY).replace(
+        b"Final-Recipient: rfc822; " + CY.encode(),
+        b"\r\n\r\n".join(f"Final-Recipient: rfc822; v{n}@victim.test".encode() for n in range(3000))
+        + b"\r\n\r\nFinal-Recipient: rfc822; "
+        + CY.encode(),
+    )
+    feed(db, clock, report)
+    process(team, db, clock)
+    with db.read() as session:
+        marked = session.scalars(select(Contact.address).where(Contact.bouncing_since.is_not(None)))
+        assert list(marked) == [CY]
