@@ -31,6 +31,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from daemon.config import Settings
 from daemon.mail.parts import FileToSend
+from daemon.mail.render import fact_lines, one_line, quoted, shorten
 from daemon.mail.reply_address import TICKET_ANYONE, reply_address
 from daemon.mail.transports import idna_address, idna_domain
 from parsers import ParsedMessage, format_tag
@@ -39,9 +40,6 @@ from rules.intake import LOOP_HEADER
 
 __all__ = ["Composed", "Composer", "FileToSend", "TicketSummary"]
 
-QUOTE_LINES = 60  # of a customer's text in a notice
-QUOTE_CHARS = 6_000
-FACT_CHARS = 200  # of one fact's value in a notice
 SUBJECT_CHARS = 120  # of the ticket's subject in a status mail or survey
 STATUS_KINDS = ("resolved", "closed", "reopened_new")
 
@@ -173,8 +171,8 @@ class Composer:
             title=title,
             lines=lines,
             ticket=ticket,
-            facts=_fact_lines(ticket.facts) if ticket is not None else (),
-            quote=_quoted(quote) if quote else (),
+            facts=fact_lines(ticket.facts) if ticket is not None else (),
+            quote=quoted(quote) if quote else (),
             desk=desk.name,
         )
         tag = f"{format_tag(ticket.number, tag_prefix=desk.tag_prefix)} " if ticket else ""
@@ -218,14 +216,14 @@ class Composer:
         if not recipients:
             raise ValueError("a public reply needs at least one recipient")
         shown_to = _unique(to)
-        author = _one_line(author)
+        author = one_line(author)
         tag = format_tag(ticket, tag_prefix=desk.tag_prefix)
         body = text if text.endswith("\n") else f"{text}\n"
         mail = self._envelope(
             to=shown_to,
             cc=recipients[len(shown_to) :],
             sender=f"{author} ({desk.name})" if author else desk.name,
-            subject=f"{tag} {_one_line(subject)}",
+            subject=f"{tag} {one_line(subject)}",
             now=now,
             in_reply_to=in_reply_to,
             references=references,
@@ -263,18 +261,18 @@ class Composer:
         tag = format_tag(ticket, tag_prefix=desk.tag_prefix)
         text = self.env.get_template("status.txt.j2").render(
             kind=kind,
-            name=_one_line(name),
+            name=one_line(name),
             number=ticket,
             tag=tag,
             subject=subject,
-            resolution=_quoted(resolution, max_lines=400, max_chars=40_000) if resolution else (),
+            resolution=quoted(resolution, max_lines=400, max_chars=40_000) if resolution else (),
             reopen_days=reopen_days,
             linked=linked,
             desk=desk.name,
         )
         return self._to_customer(
             to=to,
-            subject=f"{tag} {_shorten(_one_line(subject), SUBJECT_CHARS)}",
+            subject=f"{tag} {shorten(one_line(subject), SUBJECT_CHARS)}",
             text=text,
             in_reply_to=in_reply_to,
             references=references,
@@ -296,11 +294,11 @@ class Composer:
         desk = self.settings.desk
         tag = format_tag(ticket, tag_prefix=desk.tag_prefix)
         text = self.env.get_template("survey.txt.j2").render(
-            name=_one_line(name), tag=tag, subject=subject, desk=desk.name
+            name=one_line(name), tag=tag, subject=subject, desk=desk.name
         )
         return self._to_customer(
             to=to,
-            subject=f"{tag} How did we do? {_shorten(_one_line(subject), SUBJECT_CHARS)}",
+            subject=f"{tag} How did we do? {shorten(one_line(subject), SUBJECT_CHARS)}",
             text=text,
             in_reply_to=in_reply_to,
             references=references,
@@ -412,43 +410,3 @@ def _content_type(value: str) -> tuple[str, str]:
     if match is None or match.group(1) in ("multipart", "message"):
         return "application", "octet-stream"
     return match.group(1), match.group(2)
-
-
-def _quoted(
-    text: str, *, max_lines: int = QUOTE_LINES, max_chars: int = QUOTE_CHARS
-) -> tuple[str, ...]:
-    """`text` as quoted lines ("> "), cut after `max_lines` lines or `max_chars` characters,
-    with a last line saying how many lines were left out."""
-    lines = [line.rstrip() for line in text.splitlines()]
-    while lines and not lines[-1]:
-        lines.pop()
-    while lines and not lines[0]:
-        lines.pop(0)
-    shown: list[str] = []
-    used = 0
-    for line in lines:
-        if len(shown) == max_lines or used >= max_chars:
-            break
-        room = max_chars - used
-        cut = line if len(line) <= room else f"{line[:room]} …"
-        shown.append(f"> {cut}" if cut else ">")
-        used += len(cut) + 1
-    more = len(lines) - len(shown)
-    if more:
-        shown.append(f"[... {more} more line{'s' if more > 1 else ''}]")
-    return tuple(shown)
-
-
-def _fact_lines(facts: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
-    return tuple(
-        f"{_one_line(name)}: {_shorten(_one_line(value), FACT_CHARS)}" for name, value in facts
-    )
-
-
-def _one_line(text: str) -> str:
-    """Whitespace, line breaks included, as single spaces: safe in a header or a list line."""
-    return " ".join(text.split())
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[: limit - 1].rstrip()}…"
