@@ -9,7 +9,8 @@ copied Message-ID, a ticket number out of range, an over-long address, a person'
 subject) and shows that the desk goes on; in the fourth an engineer's out-of-office reply hands
 their urgent ticket to a colleague; the fifth runs five hours later, when SLA warnings, an
 escalation and a breach notice are due. Then one ticket is walked by mail to its end
-(`daemon.demo_workflow`): the engineer's reply with commands, resolution, survey, the thread.
+(`daemon.demo_workflow`): the engineer's reply with commands, resolution, survey, the thread,
+and the numbers the event log gives.
 """
 
 from __future__ import annotations

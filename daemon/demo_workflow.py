@@ -20,7 +20,9 @@ from daemon.config import Settings
 from daemon.service import Daemon
 from daemon.storage.database import Database
 from daemon.storage.models import Event, Message, Outbox, Ticket
+from daemon.storage.reader import Reader
 from parsers import ParsedMessage, parse
+from rules import metrics
 
 Mail = Callable[..., bytes]
 
@@ -117,6 +119,7 @@ def walk(
     print(f"\npass {first_pass + 3}: Alice answers the survey")
     Daemon(settings, db, clock=lambda: day).run_once()
     _print_thread(db, number)
+    _print_numbers(settings, db, now)
 
 
 def _last(db: Database) -> int:
@@ -142,3 +145,26 @@ def _print_thread(db: Database, number: int) -> None:
             first = next((ln for ln in row.body.splitlines() if ln.strip()), "")[:60]
             who = f"{row.author_kind:<8} {row.author_address:<24}"
             print(f"  {row.created_at:%a %H:%M} {arrow} {where} {who} {first}")
+
+
+def _print_numbers(settings: Settings, db: Database, now: datetime) -> None:
+    """The numbers `replydesk report baseline` computes from the event log, for the demo day."""
+    reader = Reader(db.url)
+    try:
+        lives = metrics.fold(reader.events()).values()
+    finally:
+        reader.dispose()
+    book = settings.rulebook()
+    calendars = {life.ticket: book.calendar(life.calendar or "wall") for life in lives}
+    start = now.replace(hour=0, minute=0, second=0) - timedelta(days=1)
+    summary = metrics.summarise(lives, calendars=calendars, start=start, end=start + timedelta(3))
+    reply = summary.first_response.calendar
+    sla = summary.sla.get("first_response")
+    print("\nthe numbers, from the event log alone (replydesk report baseline --from --to):")
+    print(f"  {summary.created} tickets in, {summary.resolved} resolved, {summary.backlog} open")
+    if reply.median is not None:
+        print(f"  first response: median {reply.median / 3600:.1f} h (n={reply.n})")
+    if sla is not None and sla.share is not None:
+        print(f"  first-response SLA met: {sla.hits} of {sla.n}")
+    if summary.csat.average is not None:
+        print(f"  CSAT {summary.csat.average:.1f} of 5 (n={summary.csat.n})")

@@ -11,6 +11,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from daemon.configfile import ConfigError
 
@@ -32,6 +33,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"config error: {problem}", file=sys.stderr)
         return EX_CONFIG
+
+
+def _report(sub: Any) -> None:
+    report = sub.add_parser("report", help="the service's numbers from the event log, as JSON")
+    report.add_argument("kind", choices=["baseline"])
+    report.add_argument("--from", dest="from_", required=True, help="first day (ISO 8601)")
+    report.add_argument("--to", required=True, help="the day after the last (ISO 8601)")
+    report.set_defaults(handler="report:main")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--since", help="replay: tickets opened since this date (ISO 8601)")
     rules.set_defaults(handler="rules:main")
 
+    _report(sub)
     demo = sub.add_parser("demo", help="build a sample mailbox and run the daemon over it")
     demo.add_argument("folder", nargs="?", default="demo", help="where to build it")
     demo.set_defaults(handler="commands:demo")

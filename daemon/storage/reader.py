@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from daemon.storage.database import classify
-from daemon.storage.models import Event
+from daemon.storage.models import Engineer, Event
 from rules.metrics import EventRow
 
 BATCH = 5_000
@@ -103,6 +103,15 @@ class Reader:
             if len(rows) < batch:
                 return
             last = rows[-1].id
+
+    def engineers(self) -> dict[int, str]:
+        """Engineer ids (as events name them) and their addresses."""
+        try:
+            with Session(self.engine) as session:
+                rows = session.execute(select(Engineer.id, Engineer.address)).all()
+            return {engineer_id: address for engineer_id, address in rows}
+        except SQLAlchemyError as exc:
+            raise classify(exc) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
