@@ -29,6 +29,8 @@ _MAIL_FIELDS = frozenset(
     b"delivered-to sender reply-to in-reply-to references x-mailer".split()
 )
 _BOM = b"\xef\xbb\xbf"
+_STDLIB_CRASHES = (IndexError, KeyError, ValueError, TypeError, AttributeError, LookupError)
+_MIME_FIELD = re.compile(rb"^content-[a-z-]*[ \t]*:.*(?:\r?\n[ \t].*)*(?:\r?\n|$)", re.I | re.M)
 
 
 def parse(raw: bytes, *, tag_prefix: str = "") -> ParsedMessage:
@@ -46,6 +48,12 @@ def parse(raw: bytes, *, tag_prefix: str = "") -> ParsedMessage:
         message = _parse(raw, start, tag_prefix=tag_prefix)
     except RecursionError:
         return _raw_text(raw, start, tag_prefix=tag_prefix, why="MIME nested too deeply")
+    except _STDLIB_CRASHES as exc:
+        # The standard library's header parser has crashes of its own on malformed MIME
+        # parameters (`Content-Type: text/plain; charset*` raises IndexError in 3.11): read the
+        # mail without its MIME headers rather than lose it.
+        why = f"the MIME parser failed ({type(exc).__name__})"
+        return _raw_text(raw, start, tag_prefix=tag_prefix, why=why, without_mime=True)
     too_deep = any(d.startswith("MIME nesting too deep") for d in message.defects)
     if too_deep and not message.full_text:
         return _raw_text(raw, start, tag_prefix=tag_prefix, why="MIME nested too deeply")
@@ -67,20 +75,32 @@ def parse_head(raw: bytes, *, tag_prefix: str = "") -> ParsedMessage:
     )
 
 
-def _raw_text(raw: bytes, start: int, *, tag_prefix: str, why: str) -> ParsedMessage:
-    """The headers and the body's lines as text, MIME delimiters and part headers left out."""
+def _raw_text(
+    raw: bytes, start: int, *, tag_prefix: str, why: str, without_mime: bool = False
+) -> ParsedMessage:
+    """The headers and the body's lines as text, MIME delimiters and part headers left out
+    (`without_mime`: the MIME fields of the head too, when they are what the parser fails on)."""
     end = _HEADER_END.search(raw, start)
     body = raw[end.end() : end.end() + MAX_FALLBACK_TEXT] if end else b""
     text = _MIME_LINE.sub(b"", body).decode("utf-8", "replace")
     text = "\n".join(line for line in text.splitlines() if line.strip())
     defect = f"{why}: only the headers and the raw text were read"
-    return _head_only(raw, start, tag_prefix=tag_prefix, text=text, defect=defect)
+    return _head_only(
+        raw, start, tag_prefix=tag_prefix, text=text, defect=defect, without_mime=without_mime
+    )
 
 
-def _head_only(raw: bytes, start: int, *, tag_prefix: str, text: str, defect: str) -> ParsedMessage:
+def _head_only(
+    raw: bytes, start: int, *, tag_prefix: str, text: str, defect: str, without_mime: bool = False
+) -> ParsedMessage:
     end = _HEADER_END.search(raw, start, start + MAX_HEAD_BYTES)
     head = raw[start : end.start() if end else start + MAX_HEAD_BYTES]
-    message = _parse(head + b"\r\n\r\n", 0, tag_prefix=tag_prefix)
+    if without_mime:
+        head = _MIME_FIELD.sub(b"", head)
+    try:
+        message = _parse(head + b"\r\n\r\n", 0, tag_prefix=tag_prefix)
+    except _STDLIB_CRASHES:
+        message = _parse(_MIME_FIELD.sub(b"", head) + b"\r\n\r\n", 0, tag_prefix=tag_prefix)
     return dataclasses.replace(
         message,
         body=text,

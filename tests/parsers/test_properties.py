@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers import NotAMailError, ParsedMessage, parse
+from parsers import NotAMailError, ParsedMessage, parse, parse_head
 from parsers.bounce_text import find_addresses, find_status
 
 _HERE = Path(__file__).resolve().parent
@@ -183,3 +183,17 @@ def test_scanners_accept_any_text(text: str) -> None:
         assert address == address.lower()
     status = find_status(text)
     assert status is None or status[0] in "245"
+
+
+def test_a_mime_parameter_the_standard_library_crashes_on_still_parses() -> None:
+    """Found by the property above: `charset*` with nothing after it raises IndexError inside
+    Python 3.11's header parser; the mail is read without its MIME fields instead."""
+    raw = (
+        b"From: Anne Person <aperson@example.com>\nTo: support@desk.test\nSubject: Help\n"
+        b"Mime-Version: 1.0\nContent-Type: text/plain; charset*\n\nThe printer is on fire.\n"
+    )
+    for message in (parse(raw), parse_head(raw)):
+        assert message.from_ is not None and message.from_.address == "aperson@example.com"
+        assert message.subject == "Help"
+    assert parse(raw).body == "The printer is on fire."
+    assert any("MIME parser failed (IndexError)" in d for d in parse(raw).defects)
