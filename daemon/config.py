@@ -283,8 +283,19 @@ class Workflow(_Frozen):
 
 
 class Site(_Frozen):
-    title: str = "Support"
-    public_url: str | None = None
+    """The MkDocs site (`replydesk site build`): its title, its URL, its sources and its folder."""
+
+    title: str = Field(default="Support", min_length=1, max_length=200)
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    mkdocs: Path | None = None  # the site's mkdocs.yml; None: the one of this repository
+    out: Path | None = None  # where the built site goes; None: mkdocs.yml's site_dir
+
+    @field_validator("mkdocs")
+    @classmethod
+    def _yaml(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix not in {".yml", ".yaml"}:
+            raise ValueError(f"not a mkdocs.yml: {str(value)!r}")
+        return value
 
 
 class Settings(_Frozen):
@@ -406,6 +417,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         update={"reply_secret_file": absolute(settings.desk.reply_secret_file)}
     )
     database = Database(url=configfile.resolve_sqlite(settings.database.url, base))
+    site = settings.site.model_copy(
+        update={"mkdocs": absolute(settings.site.mkdocs), "out": absolute(settings.site.out)}
+    )
     return settings.model_copy(
         update={
             "outbox": outbox,
@@ -414,6 +428,7 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
             "smtp": smtp,
             "desk": desk,
             "database": database,
+            "site": site,
         }
     )
 

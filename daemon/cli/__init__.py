@@ -43,6 +43,14 @@ def _report(sub: Any) -> None:
     report.set_defaults(handler="report:main")
 
 
+def _site(sub: Any) -> None:
+    site = sub.add_parser("site", help="the knowledge base and metrics site (MkDocs)")
+    site.add_argument("action", choices=["build"])
+    site.add_argument("--out", help="where the site goes (else [site] out, else mkdocs.yml's)")
+    site.add_argument("--at", help="numbers as the event log stood then (ISO 8601; default now)")
+    site.set_defaults(handler="site:main")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="replydesk", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="config file (else $REPLYDESK_CONFIG, ./replydesk.toml)")
@@ -107,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     rules.set_defaults(handler="rules:main")
 
     _report(sub)
+    _site(sub)
     demo = sub.add_parser("demo", help="build a sample mailbox and run the daemon over it")
     demo.add_argument("folder", nargs="?", default="demo", help="where to build it")
     demo.set_defaults(handler="commands:demo")

@@ -28,7 +28,7 @@ EX_USAGE = 64
 
 
 def main(args: argparse.Namespace) -> int:
-    start, end = _when(args.from_, "--from"), _when(args.to, "--to")
+    start, end = when(args.from_, "--from"), when(args.to, "--to")
     if end <= start:
         print(
             f"--to ({end.isoformat()}) must come after --from ({start.isoformat()})",
@@ -100,7 +100,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _when(value: str, flag: str) -> datetime:
+def when(value: str, flag: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

@@ -151,3 +151,13 @@ def test_processed_folder_must_differ(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"mailboxes\[0\]: processed_folder must differ"):
         config.load(path)
+
+
+def test_site_paths_are_taken_from_the_config_folder_and_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, '[site]\nmkdocs = "web/mkdocs.yml"\nout = "public"\n')
+    site = config.load(path).site
+    assert (site.mkdocs, site.out) == (tmp_path / "web" / "mkdocs.yml", tmp_path / "public")
+    path = write(tmp_path, '[site]\npublic_url = "support.example.com"\nmkdocs = "web.txt"\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert {p.key for p in caught.value.problems} == {"site.public_url", "site.mkdocs"}
