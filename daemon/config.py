@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -289,6 +289,23 @@ class Site(_Frozen):
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     mkdocs: Path | None = None  # the site's mkdocs.yml; None: the one of this repository
     out: Path | None = None  # where the built site goes; None: mkdocs.yml's site_dir
+    debounce: int = Field(default=60, ge=0, le=86_400)
+    """Seconds from a change to the daemon's rebuild of `out` (changes meanwhile join it);
+    0 turns the daemon's rebuilding off. The daemon rebuilds only when `out` is set."""
+    internal_out: Path | None = None  # the internal part (per engineer, ticket lists); None: none
+    baseline_from: date | None = None  # the baseline page's period [from, to), UTC days
+    baseline_to: date | None = None
+
+    @model_validator(mode="after")
+    def _baseline(self) -> Self:
+        start, end = self.baseline_from, self.baseline_to
+        if (start is None) != (end is None):
+            raise ValueError("baseline_from and baseline_to are set together, or neither")
+        if start is not None and end is not None and end <= start:
+            raise ValueError(f"baseline_to ({end}) must come after baseline_from ({start})")
+        if self.out is not None and self.internal_out is not None and self.out == self.internal_out:
+            raise ValueError("internal_out must be another folder than out")
+        return self
 
     @field_validator("mkdocs")
     @classmethod
@@ -418,7 +435,11 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     )
     database = Database(url=configfile.resolve_sqlite(settings.database.url, base))
     site = settings.site.model_copy(
-        update={"mkdocs": absolute(settings.site.mkdocs), "out": absolute(settings.site.out)}
+        update={
+            "mkdocs": absolute(settings.site.mkdocs),
+            "out": absolute(settings.site.out),
+            "internal_out": absolute(settings.site.internal_out),
+        }
     )
     return settings.model_copy(
         update={

@@ -52,7 +52,20 @@ FORMS: tuple[CommandForm, ...] = (
     ),
     CommandForm("merge", "#merge TICKET", "merge this ticket into another one, e.g. #merge 123"),
     CommandForm(
-        "kb", "#kb or #kb ARTICLE", "propose a knowledge-base draft, or cite article ARTICLE"
+        "kb",
+        "#kb or #kb ARTICLE",
+        "draft a knowledge-base article from this ticket (mailed to you), or cite article ARTICLE",
+    ),
+    CommandForm(
+        "publish",
+        "#publish or #publish ARTICLE",
+        "publish this ticket's knowledge-base draft, or article ARTICLE (marks it reviewed)",
+    ),
+    CommandForm(
+        "article",
+        "#article or #article ARTICLE",
+        "the rest of this mail replaces the text of this ticket's draft (or of ARTICLE);"
+        " a first line '# Title' is its new title; nothing goes to the customer",
     ),
     CommandForm(
         "accept",

@@ -122,6 +122,23 @@ class Kb:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Publish:
+    """Publish article `article`, or (None) the latest article drafted from this ticket."""
+
+    line: int
+    article: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleText:
+    """The text after the commands replaces article `article`'s (None: this ticket's latest);
+    its first line is the new title when it starts with `# `. Nothing goes to the customer."""
+
+    line: int
+    article: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Accept:
     """Apply the writer's mail held on this ticket (it came unsigned)."""
 
@@ -137,7 +154,7 @@ class Help:
 
 Op: TypeAlias = (
     SetStatus | Resolve | Close | Reopen | Assign | Take | SetSeverity | SetCategory | Tag
-) | (Escalate | Note | Cc | Merge | Kb | Accept | Help)
+) | (Escalate | Note | Cc | Merge | Kb | Publish | ArticleText | Accept | Help)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +206,14 @@ def describe(op: Op) -> str:
             return "knowledge-base draft proposed"
         case Kb(article=article):
             return f"cites knowledge-base article {article}"
+        case Publish(article=None):
+            return "knowledge-base draft of this ticket published"
+        case Publish(article=article):
+            return f"knowledge-base article {article} published"
+        case ArticleText(article=None):
+            return "knowledge-base draft of this ticket: text replaced"
+        case ArticleText(article=article):
+            return f"knowledge-base article {article}: text replaced"
         case Accept():
             return "held mail accepted"
         case Help():

@@ -33,6 +33,7 @@ from parsers.message import Command
 from rules.command_help import FORMS
 from rules.command_ops import (
     Accept,
+    ArticleText,
     Assign,
     Cc,
     Close,
@@ -44,6 +45,7 @@ from rules.command_ops import (
     Note,
     Op,
     Parsed,
+    Publish,
     Reopen,
     Resolve,
     SetCategory,
@@ -248,11 +250,16 @@ def _merge(command: Command, facts: _Facts) -> Op | str:
     return Merge(line=command.line, into=into)
 
 
-def _kb(command: Command, facts: _Facts) -> Op | str:
-    if not command.args:
-        return Kb(line=command.line, article=None)
-    article = _number(command.args[0]) if len(command.args) == 1 else None
-    return _write("kb") if article is None else Kb(line=command.line, article=article)
+def _article(name: str, make: Callable[[int, int | None], Op]) -> _Parser:
+    """`#name` alone, or `#name N` with an article number (`#kb`, `#publish`, `#article`)."""
+
+    def parse(command: Command, facts: _Facts) -> Op | str:
+        if not command.args:
+            return make(command.line, None)
+        article = _number(command.args[0]) if len(command.args) == 1 else None
+        return _write(name) if article is None else make(command.line, article)
+
+    return parse
 
 
 _PARSERS: Mapping[str, _Parser] = {
@@ -269,7 +276,9 @@ _PARSERS: Mapping[str, _Parser] = {
     "note": _bare("note", lambda line: Note(line=line)),
     "cc": _cc,
     "merge": _merge,
-    "kb": _kb,
+    "kb": _article("kb", lambda line, n: Kb(line=line, article=n)),
+    "publish": _article("publish", lambda line, n: Publish(line=line, article=n)),
+    "article": _article("article", lambda line, n: ArticleText(line=line, article=n)),
     "accept": _bare("accept", lambda line: Accept(line=line)),
     "help": lambda command, facts: Help(line=command.line),  # anything after it is ignored
 }
@@ -288,7 +297,18 @@ def _unknown(command: Command, aliases: Mapping[str, str]) -> str:
 
 _STATUS_OPS = (SetStatus, Resolve, Close, Reopen)
 _OWNER_OPS = (Assign, Take)
-_ONCE_OPS = (SetSeverity, SetCategory, Merge, Note, Escalate, Help, Accept, Kb)
+_ONCE_OPS = (
+    SetSeverity,
+    SetCategory,
+    Merge,
+    Note,
+    Escalate,
+    Help,
+    Accept,
+    Kb,
+    Publish,
+    ArticleText,
+)
 
 
 def _conflict(first: Op, second: Op) -> str | None:

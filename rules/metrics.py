@@ -38,6 +38,7 @@ from rules.metrics_summary import (
     DEFINITIONS,
     Calendars,
     Csat,
+    Deflection,
     Lives,
     Measured,
     Rate,
@@ -48,7 +49,19 @@ from rules.metrics_summary import (
     percentile,
     summarise,
 )
-from rules.metrics_trends import BY, NONE, PER_PERSON, Key, Period, breakdown, months, trend, weeks
+from rules.metrics_trends import (
+    BY,
+    NONE,
+    PER_PERSON,
+    Key,
+    Period,
+    breaches,
+    breakdown,
+    months,
+    report,
+    trend,
+    weeks,
+)
 
 __all__ = [
     "BY",
@@ -57,6 +70,7 @@ __all__ = [
     "PER_PERSON",
     "Calendars",
     "Csat",
+    "Deflection",
     "Duration",
     "EventRow",
     "Key",
@@ -68,6 +82,7 @@ __all__ = [
     "Summary",
     "TicketLife",
     "Timing",
+    "breaches",
     "breakdown",
     "fcr",
     "first_response",
@@ -77,6 +92,7 @@ __all__ = [
     "measure",
     "months",
     "percentile",
+    "report",
     "resolution",
     "summarise",
     "trend",

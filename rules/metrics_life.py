@@ -19,6 +19,8 @@ layer hands rows over in id order) and walks them once. What it keeps, per ticke
 - `outcomes`: per SLA target, the latest `sla_outcome.met`.
 - `rating`: the last `survey_answered` (a later answer replaces an earlier one); `surveyed`: a
   `survey_sent` exists.
+- `suggested`: the articles the acknowledgements listed (`kb_suggested`, each counted once per
+  ticket); `deflected`: a `deflected` event exists (the customer answered "solved" to them).
 - `closed_as`: "merged" once a `merged` event names this ticket as its source (the event is written
   on both tickets), cleared by a reopening, as `lifecycle.reopened` clears the column.
 
@@ -76,6 +78,8 @@ class TicketLife:
     rating: int | None = None
     surveyed: bool = False
     closed_as: str | None = None
+    suggested: frozenset[int] = frozenset()
+    deflected: bool = False
 
     @property
     def merged(self) -> bool:
@@ -120,6 +124,8 @@ class _Walk:
     rating: int | None = None
     surveyed: bool = False
     closed_as: str | None = None
+    suggested: set[int] = field(default_factory=set)
+    deflected: bool = False
 
     def freeze(self) -> TicketLife:
         return TicketLife(
@@ -142,6 +148,8 @@ class _Walk:
             rating=self.rating,
             surveyed=self.surveyed,
             closed_as=self.closed_as,
+            suggested=frozenset(self.suggested),
+            deflected=self.deflected,
         )
 
 
@@ -217,6 +225,14 @@ def _merged(walk: _Walk, data: Mapping[str, Any], at: datetime) -> None:
         walk.closed_as = MERGED
 
 
+def _suggested(walk: _Walk, data: Mapping[str, Any], at: datetime) -> None:
+    walk.suggested.update(int(article) for article in data.get("articles", ()))
+
+
+def _deflected(walk: _Walk, data: Mapping[str, Any], at: datetime) -> None:
+    walk.deflected = True
+
+
 STEPS: Mapping[str, Callable[[_Walk, Mapping[str, Any], datetime], None]] = MappingProxyType(
     {
         "classified": _classified,
@@ -230,6 +246,8 @@ STEPS: Mapping[str, Callable[[_Walk, Mapping[str, Any], datetime], None]] = Mapp
         "survey_answered": _answered,
         "survey_sent": _surveyed,
         "merged": _merged,
+        "kb_suggested": _suggested,
+        "deflected": _deflected,
     }
 )
 

@@ -76,6 +76,16 @@ DEFINITIONS: Mapping[str, str] = MappingProxyType(
             "answered out of tickets surveyed), merged tickets left out."
         ),
         "escalations": "Moves of a ticket to a higher tier, a rule's at intake included.",
+        "deflection": (
+            "Deflection: of the tickets whose acknowledgement suggested knowledge-base articles, "
+            "the share the customer marked solved by answering it, with the number of distinct "
+            "articles suggested. How often an article was opened from the site is not counted: a "
+            "static site has no server log to count it from."
+        ),
+        "breaches": (
+            "Open breaches: tickets open at the moment shown with at least one SLA target "
+            "(first response, resolution) recorded as missed."
+        ),
     }
 )
 
@@ -131,6 +141,18 @@ class Csat:
 
 
 @dataclass(frozen=True, slots=True)
+class Deflection:
+    """Tickets with suggested articles, how many articles that was, and the share deflected."""
+
+    suggested: int
+    articles: int
+    deflected: Rate
+
+
+NO_DEFLECTION = Deflection(0, 0, Rate(0, 0))
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """One period's numbers, each as `DEFINITIONS` says; `fcr` is None in per-person views."""
 
@@ -144,6 +166,7 @@ class Summary:
     fcr: Rate | None
     sla: Mapping[str, Rate]
     csat: Csat
+    deflection: Deflection = NO_DEFLECTION
 
 
 def spread(values: Sequence[int]) -> Spread:
@@ -239,6 +262,14 @@ def _csat(lives: Sequence[TicketLife]) -> Csat:
     )
 
 
+def _deflection(lives: Sequence[TicketLife]) -> Deflection:
+    helped = [one for one in lives if one.suggested]
+    articles = len({article for one in helped for article in one.suggested})
+    return Deflection(
+        len(helped), articles, Rate(sum(one.deflected for one in helped), len(helped))
+    )
+
+
 def _fcr(lives: Sequence[TicketLife]) -> Rate:
     verdicts = [v for v in map(fcr, lives) if v is not None]
     return Rate(sum(verdicts), len(verdicts))
@@ -261,6 +292,7 @@ def assemble(
         fcr=None if per_person else _fcr(lives),
         sla=_sla(lives),
         csat=_csat(lives),
+        deflection=_deflection(lives),
     )
 
 

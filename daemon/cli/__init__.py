@@ -40,14 +40,23 @@ def _report(sub: Any) -> None:
     report.add_argument("kind", choices=["baseline"])
     report.add_argument("--from", dest="from_", required=True, help="first day (ISO 8601)")
     report.add_argument("--to", required=True, help="the day after the last (ISO 8601)")
+    report.add_argument("--at", help="the event log as it stood then (ISO 8601; default now)")
     report.set_defaults(handler="report:main")
 
 
 def _site(sub: Any) -> None:
     site = sub.add_parser("site", help="the knowledge base and metrics site (MkDocs)")
-    site.add_argument("action", choices=["build"])
+    site.add_argument("action", choices=["build", "serve"], help="build it, or preview it")
     site.add_argument("--out", help="where the site goes (else [site] out, else mkdocs.yml's)")
     site.add_argument("--at", help="numbers as the event log stood then (ISO 8601; default now)")
+    site.add_argument(
+        "--part",
+        choices=["public", "internal", "both"],
+        default="both",
+        help="build: the public part (to --out), the internal one ([site] internal_out), or both",
+    )
+    site.add_argument("--port", type=int, default=8000, help="serve: the port (0: a free one)")
+    site.add_argument("--bind", default="127.0.0.1", help="serve: the address to listen on")
     site.set_defaults(handler="site:main")
 
 

@@ -1,12 +1,15 @@
-"""`replydesk report baseline --from DATE --to DATE`: one period's numbers, as JSON.
+"""`replydesk report baseline --from DATE --to DATE [--at TIME]`: one period's numbers, as JSON.
 
 A baseline is the service as it was before a change (new rules, a new team, a knowledge base),
 to compare a later period against: the same numbers, computed the same way, from the event log
 alone (`rules.metrics`), read through the read-only query layer (`daemon.storage.reader`). The
 JSON holds the period's summary, its breakdowns by module, problem type, severity, tier, queue
 and engineer (no first-contact resolution per engineer: it is a team measure), and the
-definition of every number. Durations are seconds, in each ticket's SLA calendar ("business")
-and in wall time ("calendar"). Progress goes to stderr on a terminal only.
+definition of every number. The period's tickets are measured as the event log stands now (or
+at `--at`), as `DEFINITIONS["period"]` says and as the site's baseline page does: a ticket of
+the period resolved after its end counts with its resolution. Durations are seconds, in each
+ticket's SLA calendar ("business") and in wall time ("calendar"). Progress goes to stderr on a
+terminal only.
 """
 
 from __future__ import annotations
@@ -35,12 +38,13 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EX_USAGE
+    at = when(args.at, "--at") if getattr(args, "at", None) else None
     settings = config.load(configfile.locate(args.config))
     book = settings.rulebook()
     reader = Reader(settings.database.url)
     try:
         rows = []
-        for count, row in enumerate(reader.events(until=end), start=1):
+        for count, row in enumerate(reader.events(until=at), start=1):
             rows.append(row)
             if count % 50_000 == 0:
                 _progress(f"read {count:,} events")
@@ -63,17 +67,16 @@ def baseline(
     end: datetime,
     people: dict[int, str],
 ) -> dict[str, Any]:
-    """The report as data: summary, breakdowns and definitions for [start, end)."""
+    """The report as data: summary, breakdowns and definitions for [start, end)
+    (`rules.metrics.report`, which the site's baseline page shows too)."""
+    summary, groups = metrics.report(measured, start=start, end=end)
     breakdowns: dict[str, Any] = {}
-    for name, key in metrics.BY.items():
-        per_person = name in metrics.PER_PERSON
-        groups = metrics.breakdown(measured, key, start=start, end=end, per_person=per_person)
-        if name == "engineer":
-            groups = {_person(group, people): s for group, s in groups.items()}
-        breakdowns[name] = {group: _plain(summary) for group, summary in groups.items()}
+    for name, by_group in groups.items():
+        named = people if name == "engineer" else {}
+        breakdowns[name] = {person(group, named): _plain(s) for group, s in by_group.items()}
     return {
         "period": {"from": start.isoformat(), "to": end.isoformat()},
-        "summary": _plain(metrics.summarise(measured, start=start, end=end)),
+        "summary": _plain(summary),
         "breakdowns": breakdowns,
         "definitions": dict(metrics.DEFINITIONS),
     }
@@ -84,7 +87,8 @@ def _calendars(lives: Any, calendar: Any) -> dict[int, Calendar]:
     return {life.ticket: calendar(life.calendar or "wall") for life in lives}
 
 
-def _person(group: str, people: dict[int, str]) -> str:
+def person(group: str, people: Mapping[int, str]) -> str:
+    """An engineer as events name them (their id) shown by address, when it is known."""
     return people.get(int(group), group) if group.isdigit() else group
 
 

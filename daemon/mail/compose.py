@@ -79,6 +79,15 @@ class TicketSummary:
     facts: tuple[tuple[str, str], ...] = ()  # (name, value), as the ticket's category asks
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleLink:
+    """A knowledge-base article an acknowledgement suggests: its number, title, page (or None)."""
+
+    number: int
+    title: str
+    url: str | None
+
+
 class Composer:
     """Holds the template environment; one per process."""
 
@@ -107,12 +116,14 @@ class Composer:
         now: datetime,
         too_large: int | None = None,
         questions: tuple[str, ...] = (),
+        articles: tuple[ArticleLink, ...] = (),
     ) -> Composed:
         """The reply a customer gets when their mail becomes a new ticket.
 
         `too_large` is the size of a mail above the desk's limit: it was kept, but only its
         headers are shown, and the customer is told so (once: in this acknowledgement).
         `questions` ask for the facts the ticket's category needs and the mail did not give.
+        `articles` are published articles that may answer it; the customer may reply "solved".
         """
         desk = self.settings.desk
         assert message.from_ is not None
@@ -126,6 +137,7 @@ class Composer:
             "too_large_mb": None if too_large is None else f"{too_large / 1_048_576:.1f}",
             "limit_mb": f"{desk.max_mail_bytes / 1_048_576:.0f}",
             "questions": questions,
+            "articles": articles,
         }
         text = self.env.get_template("ack.txt.j2").render(context)
         html = self.env.get_template("ack.html.j2").render(context)

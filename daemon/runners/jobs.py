@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from daemon.config import Settings
+from daemon.knowledge import reviews
 from daemon.mail.compose import Composer
 from daemon.runners.base import Runner
 from daemon.storage import events, jobs
@@ -55,6 +56,7 @@ HANDLERS: dict[str, Handler] = {
     jobs.AUTO_CLOSE: followups.auto_close,
     jobs.SURVEY: followups.send_survey,
     jobs.PROGRESS_REMINDER: followups.remind,
+    jobs.KB_REVIEW: reviews.remind,
 }
 
 
@@ -78,20 +80,10 @@ class JobRunner(Runner[int]):
 
     def claim(self) -> Sequence[int]:
         with self.db.transaction() as session:
-            ids = session.scalars(
-                select(Job.id)
-                .where(
-                    Job.state == JobState.PENDING,
-                    Job.due_at <= self.clock(),
-                    or_(Job.holder_id.is_(None), Job.holder_id == self.holder_id),
-                )
-                .order_by(Job.due_at, Job.id)
-                .limit(20)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if ids:
-                session.execute(update(Job).where(Job.id.in_(ids)).values(holder_id=self.holder_id))
-            return list(ids)
+            # site_build is runners/site.py's
+            return jobs.claim_due(
+                session, HANDLERS, holder_id=self.holder_id, now=self.clock(), limit=20
+            )
 
     def handle(self, item: int) -> None:
         with self.db.transaction() as session:

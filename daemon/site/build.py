@@ -54,9 +54,11 @@ def build(
     config_file: Path | None = None,
     out: Path | None = None,
     at: datetime | None = None,
+    part: data.Part = "public",
 ) -> Built:
     """Build the site of `mkdocs_file` into `out` (default: its `site_dir`), from the event log
-    of `config_file` (default: what the hook finds) as it stood `at` (default: now)."""
+    of `config_file` (default: what the hook finds) as it stood `at` (default: now); `part`:
+    the public part or the internal one (`extra.replydesk.part`), each into its own folder."""
     started = time.monotonic()
     config = _load(mkdocs_file)
     target = (out or Path(config.site_dir)).resolve()
@@ -66,6 +68,7 @@ def build(
         options["config"] = str(config_file.resolve())
     if at is not None:
         options["at"] = at.isoformat()
+    options["part"] = part
     config.extra["replydesk"] = options
     target.parent.mkdir(parents=True, exist_ok=True)
     with _turn(target):

@@ -1,16 +1,23 @@
-"""The public metric pages as Markdown, from measured ticket lives: pure, so a test can read them.
+"""The metric pages as Markdown, from measured ticket lives: pure, so a test can read them.
 
-`metric_pages(measured, at=..., templates=...)` gives `{path: markdown}` for the pages the
-site's hook adds in memory (`PAGES`), as the event log stood at `at`:
+`metric_pages(measured, at=..., templates=..., extras=...)` gives `{path: markdown}` for the
+pages the site's hook adds in memory, as the event log stood at `at`; `extras` (`Extras`) says
+which part is built, the baseline period, and for the internal part engineers' addresses and
+tickets' subjects. Both parts (`PAGES`):
 
-- `metrics/index.md`: this week (Monday 00:00 UTC until `at`) against last week;
+- `metrics/index.md`: this week (Monday 00:00 UTC until `at`) against last week, deflection,
+  and the open breaches now (a count; the internal part lists them);
 - `metrics/breakdowns.md`: the last `BREAKDOWN_WEEKS` weeks by product module, problem type,
-  severity, tier and queue. Per-engineer numbers belong to the internal part: `PUBLIC_BY` leaves
-  out every breakdown that `rules.metrics.PER_PERSON` names;
-- `metrics/trends.md`: the last `TREND_WEEKS` ISO weeks, one row each.
+  severity, tier and queue (`PUBLIC_BY`: never a breakdown `rules.metrics.PER_PERSON` names);
+- `metrics/trends.md`: the last `TREND_WEEKS` ISO weeks and `TREND_MONTHS` months, one row
+  each, then the SVG charts (`daemon.site.views.charts_of`), each followed by its numbers;
+- `metrics/baseline.md`: `[site] baseline_from`..`baseline_to` beside the latest full period
+  as long (`rules.metrics.report`, as `replydesk report baseline`).
 
-`no_data_pages(reason, templates=...)` gives the same pages saying why there are no numbers.
-Every number is printed with its sentence from `rules.metrics.DEFINITIONS`.
+The internal part adds (`INTERNAL_PAGES`) `metrics/engineers.md` (per engineer, no FCR) and
+`metrics/tickets.md` (every open ticket). `no_data_pages(reason, templates=...)` gives the
+public pages saying why there are no numbers. Every number is printed with its sentence from
+`rules.metrics.DEFINITIONS`.
 
 The templates (`site/templates/*.md.j2`) hold the pages' shape and the formatting; Python only
 chooses the periods. Every value a template prints is escaped for Markdown by `markdown_text`
@@ -22,19 +29,23 @@ macro's output, a value wrapped in `markupsafe.Markup`) passes as it is.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from daemon.cli.report import person
+from daemon.site import views
 from rules import metrics
 from rules.metrics_summary import utc
 
-PAGES = ("metrics/index.md", "metrics/breakdowns.md", "metrics/trends.md")
+PAGES = ("metrics/index.md", "metrics/breakdowns.md", "metrics/trends.md", "metrics/baseline.md")
+INTERNAL_PAGES = (*PAGES, "metrics/engineers.md", "metrics/tickets.md")
 TREND_WEEKS = 12
+TREND_MONTHS = 12
 BREAKDOWN_WEEKS = 4
 PUBLIC_BY = tuple(name for name in metrics.BY if name not in metrics.PER_PERSON)
 BY_LABEL: Mapping[str, str] = {
@@ -135,11 +146,48 @@ def monday(at: datetime) -> datetime:
     return start - timedelta(days=start.weekday())
 
 
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What a build adds to the lives: the part it builds, the baseline period it was given,
+    and, for the internal part only, engineers' addresses by id and tickets' subjects."""
+
+    part: str = "public"
+    baseline: tuple[date, date] | None = None
+    people: Mapping[int, str] = field(default_factory=dict)
+    subjects: Mapping[int, str] = field(default_factory=dict)
+
+
 def metric_pages(
-    measured: tuple[metrics.Measured, ...], *, at: datetime, templates: Path
+    measured: tuple[metrics.Measured, ...],
+    *,
+    at: datetime,
+    templates: Path,
+    extras: Extras | None = None,
 ) -> dict[str, str]:
     """The metric pages for the log as it stood at `at` (lives measured, events up to `at`)."""
-    at = utc(at, "at")
+    at, extras = utc(at, "at"), extras or Extras()
+    internal = extras.part == "internal"
+    common = {
+        "at": at,
+        "tickets": len(measured),
+        "definitions": metrics.DEFINITIONS,
+        "internal": internal,
+    }
+    built = {
+        "metrics/index.md": ("overview.md.j2", _overview(measured, at, extras)),
+        "metrics/breakdowns.md": ("breakdowns.md.j2", _breakdowns(measured, at)),
+        "metrics/trends.md": ("trends.md.j2", _trends(measured, at)),
+        "metrics/baseline.md": ("baseline.md.j2", _baseline(measured, at, extras)),
+    }
+    if internal:
+        built["metrics/engineers.md"] = ("engineers.md.j2", _engineers(measured, at, extras))
+        built["metrics/tickets.md"] = ("tickets.md.j2", _tickets(measured, extras))
+    return _render(templates, built, common)
+
+
+def _overview(
+    measured: tuple[metrics.Measured, ...], at: datetime, extras: Extras
+) -> dict[str, Any]:
     this = monday(at)
     weeks = [
         Week("This week", this, at, metrics.summarise(measured, start=this, end=at)),
@@ -150,48 +198,120 @@ def metric_pages(
             metrics.summarise(measured, start=this - _WEEK, end=this),
         ),
     ]
-    since = this - (BREAKDOWN_WEEKS - 1) * _WEEK
+    breaches = metrics.breaches(measured)
+    listed = (
+        views.ticket_rows(breaches, subjects=extras.subjects, people=extras.people)
+        if extras.part == "internal"
+        else []
+    )
+    return {
+        "weeks": weeks,
+        "targets": _targets(w.summary for w in weeks),
+        "breaches": len(breaches),
+        "breach_rows": listed,
+    }
+
+
+def _breakdowns(measured: tuple[metrics.Measured, ...], at: datetime) -> dict[str, Any]:
+    since = monday(at) - (BREAKDOWN_WEEKS - 1) * _WEEK
     breakdowns = {
         name: metrics.breakdown(measured, metrics.BY[name], start=since, end=at)
         for name in PUBLIC_BY
     }
-    trend = metrics.trend(measured, metrics.weeks(this - (TREND_WEEKS - 1) * _WEEK, at))
-    common = {"at": at, "tickets": len(measured), "definitions": metrics.DEFINITIONS}
-    return _render(
-        templates,
-        {
-            "metrics/index.md": (
-                "overview.md.j2",
-                {"weeks": weeks, "targets": _targets(w.summary for w in weeks)},
-            ),
-            "metrics/breakdowns.md": (
-                "breakdowns.md.j2",
-                {
-                    "since": since,
-                    "breakdowns": breakdowns,
-                    "labels": BY_LABEL,
-                    "targets": _targets(
-                        s for groups in breakdowns.values() for s in groups.values()
-                    ),
-                },
-            ),
-            "metrics/trends.md": (
-                "trends.md.j2",
-                {"trend": trend, "targets": _targets(summary for _, summary in trend)},
-            ),
+    return {
+        "since": since,
+        "breakdowns": breakdowns,
+        "labels": BY_LABEL,
+        "targets": _targets(s for groups in breakdowns.values() for s in groups.values()),
+    }
+
+
+def _trends(measured: tuple[metrics.Measured, ...], at: datetime) -> dict[str, Any]:
+    weekly = metrics.trend(measured, metrics.weeks(monday(at) - (TREND_WEEKS - 1) * _WEEK, at))
+    monthly = metrics.trend(measured, metrics.months(views.ago(at, TREND_MONTHS), at))
+    targets = _targets(summary for _, summary in (*weekly, *monthly))
+    return {
+        "sections": [
+            ("By week", "Week of", weekly, views.week_label),
+            ("By month", "Month", monthly, views.month_label),
+        ],
+        "charts": [
+            (title, views.charts_of(trend, [label(p) for p, _ in trend], targets))
+            for title, trend, label in (
+                ("Charts by week", weekly, views.week_label),
+                ("Charts by month", monthly, views.month_label),
+            )
+        ],
+        "targets": targets,
+    }
+
+
+def _baseline(
+    measured: tuple[metrics.Measured, ...], at: datetime, extras: Extras
+) -> dict[str, Any]:
+    if extras.baseline is None:
+        return {"periods": []}
+    periods = views.baseline_periods(*extras.baseline, at=at)
+    reports = [metrics.report(measured, start=a, end=b) for a, b in periods]
+    names = [n for n in metrics.BY if n not in metrics.PER_PERSON or extras.part == "internal"]
+    return {
+        "periods": [(a, b - timedelta(days=1)) for a, b in periods],
+        "summaries": [summary for summary, _ in reports],
+        "breakdowns": {
+            name: _side_by_side(reports[0][1][name], reports[1][1][name], extras.people)
+            for name in names
         },
-        common,
+        "labels": BY_LABEL,
+        "targets": _targets(summary for summary, _ in reports),
+    }
+
+
+def _side_by_side(
+    base: Mapping[str, metrics.Summary],
+    latest: Mapping[str, metrics.Summary],
+    people: Mapping[int, str],
+) -> list[tuple[str, metrics.Summary | None, metrics.Summary | None]]:
+    """One row per group of either period: its summary in the baseline and in the latest."""
+    return [
+        (person(group, people), base.get(group), latest.get(group))
+        for group in sorted({*base, *latest})
+    ]
+
+
+def _engineers(
+    measured: tuple[metrics.Measured, ...], at: datetime, extras: Extras
+) -> dict[str, Any]:
+    since = monday(at) - (BREAKDOWN_WEEKS - 1) * _WEEK
+    groups = metrics.breakdown(
+        measured, metrics.BY["engineer"], start=since, end=at, per_person=True
     )
+    named = [(person(group, extras.people), s) for group, s in groups.items()]
+    return {
+        "since": since,
+        "groups": named,
+        "targets": _targets(s for _, s in named),
+    }
 
 
-def no_data_pages(reason: str, *, templates: Path) -> dict[str, str]:
-    """The metric pages of a site built without a database: why, and what they would show."""
+def _tickets(measured: tuple[metrics.Measured, ...], extras: Extras) -> dict[str, Any]:
+    rows = views.ticket_rows(
+        views.open_lives(measured), subjects=extras.subjects, people=extras.people
+    )
+    return {"rows": rows}
+
+
+def no_data_pages(reason: str, *, templates: Path, part: str = "public") -> dict[str, str]:
+    """The metric pages of a site built without a database: why, and what they would show
+    (the internal part's too, so that its nav finds them)."""
     common = {"reason": reason, "definitions": metrics.DEFINITIONS}
     pages = {
         "metrics/index.md": "Metrics",
         "metrics/breakdowns.md": "Breakdowns",
         "metrics/trends.md": "Trends",
+        "metrics/baseline.md": "Baseline",
     }
+    if part == "internal":
+        pages |= {"metrics/engineers.md": "Engineers", "metrics/tickets.md": "Open tickets"}
     return _render(
         templates,
         {path: ("no_data.md.j2", {"title": title}) for path, title in pages.items()},

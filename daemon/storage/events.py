@@ -63,6 +63,8 @@ class EventKind(enum.StrEnum):
     MERGED = "merged"
     KB_PROPOSED = "kb_proposed"
     KB_CITED = "kb_cited"
+    KB_SUGGESTED = "kb_suggested"
+    DEFLECTED = "deflected"
     SURVEY_SENT = "survey_sent"
     SURVEY_SKIPPED = "survey_skipped"
     SURVEY_ANSWERED = "survey_answered"
@@ -381,6 +383,8 @@ class KbProposed(Payload):
 
     kind = EventKind.KB_PROPOSED
     resolution: str
+    article: int | None = None
+    """The draft's number (None in events from before drafts were made)."""
 
 
 class KbCited(Payload):
@@ -388,6 +392,23 @@ class KbCited(Payload):
 
     kind = EventKind.KB_CITED
     article: int
+
+
+class KbSuggested(Payload):
+    """The acknowledgement listed these published articles (best first) for the request."""
+
+    kind = EventKind.KB_SUGGESTED
+    articles: list[int]
+
+
+class Deflected(Payload):
+    """The customer answered "solved" to the suggestions, and the ticket was resolved so.
+
+    `article` is the one suggested article when there was one; with several, which one helped
+    is unknown (None)."""
+
+    kind = EventKind.DEFLECTED
+    article: int | None
 
 
 class SurveySent(Payload):

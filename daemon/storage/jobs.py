@@ -8,10 +8,11 @@ The kinds this code knows are the constants below; a runner handler exists for e
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,8 @@ ENGINEER_BACK = "engineer_back"
 AUTO_CLOSE = "auto_close"
 SURVEY = "survey"
 PROGRESS_REMINDER = "progress_reminder"
+SITE_BUILD = "site_build"  # one row, key `site_build`: see daemon.site.schedule
+KB_REVIEW = "kb_review"  # one per article and review period: see daemon.knowledge.reviews
 KINDS = frozenset(
     {
         QUARANTINE_RETRY,
@@ -33,6 +36,8 @@ KINDS = frozenset(
         AUTO_CLOSE,
         SURVEY,
         PROGRESS_REMINDER,
+        SITE_BUILD,
+        KB_REVIEW,
     }
 )
 
@@ -98,3 +103,28 @@ def cancel_all(session: Session, *, kind: str, ticket_id: int, now: datetime, wh
         .where(Job.kind == kind, Job.ticket_id == ticket_id, Job.state == JobState.PENDING)
         .values(state=JobState.CANCELLED, done_at=now, last_error=why, holder_id=None)
     )
+
+
+def claim_due(
+    session: Session, kinds: Collection[str], *, holder_id: int, now: datetime, limit: int
+) -> list[int]:
+    """Up to `limit` pending jobs of these kinds that are due, oldest first, marked as this
+    holder's: free ones and its own (a restart reclaims what it held). Rows another daemon is
+    claiming at the same moment are skipped, not waited for (PostgreSQL's SKIP LOCKED)."""
+    ids = list(
+        session.scalars(
+            select(Job.id)
+            .where(
+                Job.kind.in_(kinds),
+                Job.state == JobState.PENDING,
+                Job.due_at <= now,
+                or_(Job.holder_id.is_(None), Job.holder_id == holder_id),
+            )
+            .order_by(Job.due_at, Job.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        session.execute(update(Job).where(Job.id.in_(ids)).values(holder_id=holder_id))
+    return ids

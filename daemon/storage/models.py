@@ -378,3 +378,32 @@ class Bounce(Base):
     recipients: Mapped[list[dict[str, Any]]] = mapped_column(CleanJSON(), default=list)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     created_at: Mapped[datetime]
+
+
+class Article(Base):
+    """A knowledge-base article; its number (`id`) is what `#kb 12` cites.
+
+    An article written as a file under the site's docs folder has its `path` there, and the file
+    is the truth for its row (`daemon.knowledge.articles.sync_files`); an article born from mail
+    has no path and lives in this row alone. `status` is `draft`, `published` or `retired`.
+    """
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str | None] = mapped_column(String(500), unique=True)
+    slug: Mapped[str] = mapped_column(Key(120), unique=True)
+    title: Mapped[str] = mapped_column(Clean(300))
+    body: Mapped[str] = mapped_column(CleanText())
+    owner: Mapped[str] = mapped_column(Key(254))
+    module: Mapped[str | None] = mapped_column(Clean(100))
+    tags: Mapped[list[str]] = mapped_column(CleanJSON(), default=list)
+    tickets: Mapped[list[int]] = mapped_column(JSON(), default=list)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    reviewed_at: Mapped[datetime | None]
+    review_days: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    reminded_at: Mapped[datetime | None]
+    """When the review reminder for the current review period was sent (cleared on review)."""
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

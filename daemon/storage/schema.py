@@ -7,7 +7,7 @@ an MTA pipe. A test keeps `HEAD` equal to Alembic's own head.
 
 from __future__ import annotations
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def is_memory_url(url: str) -> bool:

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.config import Settings
-from daemon.mail.compose import Composer
+from daemon.knowledge import suggestions
+from daemon.mail.compose import ArticleLink, Composer
 from daemon.storage import events
 from daemon.storage.models import (
     Attachment,
@@ -152,7 +153,9 @@ def _acknowledge(
     questions: tuple[str, ...],
 ) -> None:
     """The acknowledgement; for a reply to a closed ticket that needs nothing more, the mail
-    saying which new ticket it opened and that it follows the old one."""
+    saying which new ticket it opened and that it follows the old one. The acknowledgement
+    lists the published articles that may answer the request (`kb_suggested`)."""
+    articles: tuple[ArticleLink, ...] = ()
     if ticket.follows is not None and not questions and too_large is None and message.from_:
         mail = composer.customer_status(
             kind="reopened_new",
@@ -167,6 +170,10 @@ def _acknowledge(
             linked=ticket.follows,
         )
     else:
+        public_url = composer.settings.site.public_url
+        articles = suggestions.for_request(
+            session, ticket.subject, message.body, public_url=public_url
+        )
         mail = composer.acknowledgement(
             ticket_id=ticket.id,
             subject=ticket.subject,
@@ -174,6 +181,7 @@ def _acknowledge(
             now=now,
             too_large=too_large,
             questions=questions,
+            articles=articles,
         )
     outbox = mailing.queue(session, composer, mail, kind="ack", ticket_id=ticket.id, now=now)
     session.add(
@@ -201,6 +209,9 @@ def _acknowledge(
         actor="system",
         cause=cause,
     )
+    if articles:
+        listed = events.KbSuggested(articles=[a.number for a in articles])
+        events.record(session, listed, ticket_id=ticket.id, at=now, actor="system", cause=cause)
 
 
 def _open_ticket(

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daemon.knowledge import drafts
 from daemon.mail.compose import Composer
 from daemon.storage import events
 from daemon.storage.models import Engineer, Ticket, TicketStatus
@@ -101,16 +102,41 @@ def apply(
         case ops.Merge(into=into):
             return _merge(session, ticket, into, actor, composer=composer, now=now, cause=cause)
         case ops.Kb(article=None):
-            draft = events.KbProposed(resolution=ticket.resolution or text)
-            events.record(session, draft, ticket_id=ticket.id, at=now, actor=actor, cause=cause)
-            return ["proposed as a knowledge-base draft"]
+            return _propose(session, ticket, writer, text, composer=composer, now=now, cause=cause)
         case ops.Kb(article=article):
             assert article is not None
             cited = events.KbCited(article=article)
             events.record(session, cited, ticket_id=ticket.id, at=now, actor=actor, cause=cause)
             return [f"cites knowledge-base article {article}"]
+        case ops.Publish(article=article):
+            return drafts.publish(session, ticket, article, now=now)
+        case ops.ArticleText(article=article):
+            return drafts.replace(session, ticket, article, text, now=now)
         case ops.Note() | ops.Help() | ops.Accept():
             return []  # they shape the mail's handling (`daemon.workflow.engineer.act`)
+
+
+def _propose(
+    session: Session,
+    ticket: Ticket,
+    writer: str,
+    text: str,
+    *,
+    composer: Composer,
+    now: datetime,
+    cause: str,
+) -> list[str]:
+    """`#kb`: a redacted draft from the ticket, owned by the writer and mailed to them."""
+    article, cut = drafts.propose(
+        session, ticket, owner=writer, text=text, composer=composer, now=now, cause=cause
+    )
+    proposed = events.KbProposed(resolution=cut.text, article=article.id)
+    actor = f"engineer:{writer}"
+    events.record(session, proposed, ticket_id=ticket.id, at=now, actor=actor, cause=cause)
+    return [
+        f"knowledge-base draft {article.id} made and mailed to you"
+        f" (personal data taken out: {drafts.removed(cut)})"
+    ]
 
 
 def _edited(items: list[str], add: tuple[str, ...], remove: tuple[str, ...]) -> list[str]:

@@ -5,8 +5,10 @@ as an internal note and whoever looks after the ticket (its assignee, else its q
 else the managers) is asked to `#accept` it; the stranger hears nothing, so a guessed ticket
 number neither writes into nor reads from the ticket. An answer to our survey is a rating
 event (a later one replaces it: the metrics read the last); a low rating is passed on to the
-assignee. Any other reply moves the clocks (`daemon.workflow.triage.customer_wrote`) and the
-assignee gets it, quoted, with a reply address signed for them.
+assignee. "Solved" in answer to an acknowledgement that suggested articles resolves the ticket
+(`daemon.knowledge.suggestions.deflect`). Any other reply moves the clocks
+(`daemon.workflow.triage.customer_wrote`) and the assignee gets it, quoted, with a reply
+address signed for them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from daemon.knowledge import suggestions
 from daemon.mail.compose import Composer
 from daemon.storage import events
 from daemon.storage.models import Message, Ticket
@@ -102,6 +105,11 @@ def wrote(
                 quote=answer.comment or None,
             )
         return
+    answer_ok = decision.public and message.auto.kind is None
+    if answer_ok and suggestions.deflect(
+        session, ticket, message, composer=composer, now=now, cause=cause
+    ):
+        return  # "solved" to the suggested articles: resolved, nobody to bother
     settings = composer.settings
     triage.customer_wrote(
         session,

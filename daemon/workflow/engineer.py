@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.config import Settings
+from daemon.knowledge import drafts
 from daemon.mail.compose import Composer
 from daemon.mail.reply_address import reply_tag, verify
 from daemon.storage import events
@@ -162,8 +163,12 @@ def act(
         categories=_categories(settings),
         aliases=settings.workflow.aliases,
     )
-    errors = [*parsed.errors, *_ticket_errors(session, ticket, parsed.ops, writer, accepting)]
     text = remaining_text(message.body, message.commands)
+    errors = [
+        *parsed.errors,
+        *_ticket_errors(session, ticket, parsed.ops, writer, accepting),
+        *drafts.check(session, ticket, parsed.ops, text),
+    ]
     if errors:
         errors.sort(key=lambda e: e.line)
         lines = tuple(f"line {e.line}: {e.text}\n    {e.message}" for e in errors)
@@ -189,7 +194,8 @@ def act(
         )
         return False
     changes: list[str] = []
-    note = any(isinstance(op, ops.Note | ops.Merge) for op in parsed.ops)
+    editing = any(isinstance(op, ops.ArticleText) for op in parsed.ops)  # the text is the article's
+    note = editing or any(isinstance(op, ops.Note | ops.Merge) for op in parsed.ops)
     resolving = any(_resolves(op) for op in parsed.ops)
     relaying = bool(text) and not note
     answering = (*message.in_reply_to, *message.references)
@@ -228,7 +234,7 @@ def act(
                 actor=actor,
                 reason="an engineer answered the customer",
             )
-    elif text:
+    elif text and not editing:
         row.body = text
         added = events.NoteAdded(message=row.id)
         events.record(session, added, ticket_id=ticket.id, at=now, actor=actor, cause=cause)

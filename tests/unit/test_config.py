@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,21 @@ def test_site_paths_are_taken_from_the_config_folder_and_checked(tmp_path: Path)
     with pytest.raises(ConfigError) as caught:
         config.load(path)
     assert {p.key for p in caught.value.problems} == {"site.public_url", "site.mkdocs"}
+
+
+def test_site_internal_part_and_baseline_period_are_read_and_checked(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[site]\nout = "public"\ninternal_out = "team"\n'
+        "baseline_from = 2026-09-01\nbaseline_to = 2026-10-01\n",
+    )
+    site = config.load(path).site
+    assert site.internal_out == tmp_path / "team"
+    assert (site.baseline_from, site.baseline_to) == (date(2026, 9, 1), date(2026, 10, 1))
+    for wrong, why in [
+        ("baseline_from = 2026-09-01\n", "set together"),
+        ("baseline_from = 2026-10-01\nbaseline_to = 2026-09-01\n", "must come after"),
+        ('out = "same"\ninternal_out = "same"\n', "another folder"),
+    ]:
+        with pytest.raises(ConfigError, match=why):
+            config.load(write(tmp_path, f"[site]\n{wrong}"))

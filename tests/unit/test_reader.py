@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from daemon import cli
 from daemon.cli.report import baseline
 from daemon.config import Settings
+from daemon.site.data import folded
 from daemon.storage.database import Database
 from daemon.storage.reader import Reader
 from daemon.workflow.team import sync_engineers
@@ -116,3 +117,26 @@ def test_report_refuses_a_period_that_ends_before_it_starts(
 ) -> None:
     code = cli.main(["report", "baseline", "--from", "2026-12-02", "--to", "2026-12-01"])
     assert code == 64 and "must come after" in capsys.readouterr().err
+
+
+def test_lives_read_ticket_by_ticket_are_the_lives_folded_from_the_whole_log(
+    db: Database, team: Settings, clock: Clock
+) -> None:
+    first, _ = work_one_ticket(db, team, clock)
+    second = new_ticket(db, team, clock)
+    clock.advance(minutes=5)  # the first ticket's customer writes again: its events interleave
+    feed(db, clock, mail("Still broken.\n", subject=f"Re: [#{first}] My VPN"))
+    process(team, db, clock)
+    reader = Reader(db.url)
+    try:
+        rows = list(reader.events(by_ticket=True, batch=3))
+        whole = fold(reader.events())
+        lives = folded(reader, until=clock())
+        logged = [row.ticket_id for row in reader.events()]
+    finally:
+        reader.dispose()
+    order = [row.ticket_id for row in rows]
+    assert order == sorted(order) and set(order) == {first, second}
+    assert logged != sorted(logged)  # in id order the two tickets interleave
+    assert {life.ticket: life for life in lives} == whole
+    assert [life.ticket for life in lives] == [first, second]

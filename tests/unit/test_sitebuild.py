@@ -16,7 +16,7 @@ from daemon import cli
 from daemon.config import Settings
 from daemon.configfile import ConfigError
 from daemon.site import data, pages
-from daemon.site.build import BuildError, build
+from daemon.site.build import BuildError, build, count_pages
 from daemon.storage.database import Database
 from daemon.workflow.team import sync_engineers
 from rules.calendar import WALL
@@ -155,12 +155,17 @@ def test_breakdowns_and_trends_show_groups_and_weeks_but_nobody_by_name() -> Non
     for page in built.values():  # per-engineer numbers are for the internal part
         assert "By engineer" not in page
         assert "ann@desk.test" not in page and "bob@desk.test" not in page
-    weeks = rows(built["metrics/trends.md"])
+    trends = sections(built["metrics/trends.md"])
+    weeks = trends["By week"]
     assert [day for day in weeks if day.startswith("2026-")][-2:] == ["2026-10-26", "2026-11-02"]
     assert len([day for day in weeks if day.startswith("2026-")]) == pages.TREND_WEEKS
     assert weeks["2026-11-02"][:3] == ["2", "1", "1"]
     assert weeks["2026-10-26"][:4] == ["1", "1", "0", "30 min / 30 min (n=1)"]
-    assert weeks["First response"] == [DEFINITIONS["first_response"]]
+    months = trends["By month"]
+    assert len([m for m in months if m.startswith("20")]) == pages.TREND_MONTHS
+    assert months["2026-11"][:3] == ["2", "1", "1"]  # tickets 1 and 2; ticket 1 resolved
+    assert months["2026-10"][:3] == ["1", "1", "0"]  # ticket 3, resolved on 30 October
+    assert trends["Definitions"]["First response"] == [DEFINITIONS["first_response"]]
 
 
 def test_values_from_the_database_cannot_become_markup() -> None:
@@ -224,7 +229,10 @@ def test_a_build_from_the_pipelines_database_shows_its_numbers_and_writes_no_sou
     docs = listing(ROOT / "site" / "docs")
     built = build(MKDOCS, config_file=config_file(tmp_path, db), out=tmp_path / "site", at=clock())
     assert listing(ROOT / "site" / "docs") == docs  # generated in memory only
-    assert built.out == tmp_path / "site" and built.pages == 5  # home, kb, three metric pages
+    assert built.out == tmp_path / "site"
+    metric = sorted(p.relative_to(built.out).as_posix() for p in built.out.glob("metrics/*.html"))
+    assert metric == sorted(p.replace(".md", ".html") for p in pages.PAGES)  # public part only
+    assert built.pages == count_pages(built.out) > len(pages.PAGES)  # with home and kb
     overview = built.out / "metrics" / "index.html"
     table = html_rows(overview)
     assert table["First response, business hours"][0] == "45 min / 45 min (n=1)"
@@ -259,7 +267,8 @@ def test_site_build_prints_where_the_site_went(
     )
     report = capsys.readouterr().out
     assert code == 0, report
-    assert f'{{"out": "{out}", "pages": 5, "seconds": ' in report
+    assert f'{{"out": "{out}", "pages": {count_pages(out)}, "seconds": ' in report
+    assert report.rstrip().endswith('"part": "public"}')
     assert "45 min" in (out / "metrics" / "index.html").read_text(encoding="utf-8")
 
 
