@@ -11,7 +11,7 @@ item is at fault), or `SchemaBehindError`, so callers never inspect driver error
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,11 @@ class Database:
         """A session in one write transaction: committed on success, rolled back on any error."""
         with self._session(self._sessions) as session:
             yield session
+
+    def on_write(self, name: str, hook: Callable[..., None]) -> None:
+        """Call `hook` on the SQLAlchemy session event `name` of every write transaction (how
+        `daemon.site.schedule` notices, just before a commit, a change the site shows)."""
+        event.listen(self._sessions, name, hook)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
