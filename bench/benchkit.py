@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 DESK = "support@desk.test"
@@ -85,3 +86,22 @@ def write_config(workdir: Path, url: str, *, desk: str = "") -> Path:
         f'maildir = "{workdir / "outbox"}"\n'
     )
     return path
+
+
+def engineer_rows(count: int) -> list[dict[str, Any]]:
+    """`count` tier-1 engineers e0..e{count-1}@desk.example, 9 to 5 on weekdays in UTC, as
+    rows for a bulk insert into the engineers table."""
+    return [
+        {
+            "address": f"e{i}@desk.example",
+            "name": f"E{i}",
+            "tier": 1,
+            "skills": [],
+            "timezone": "UTC",
+            "hours_start": "09:00",
+            "hours_end": "17:00",
+            "days": ["mon", "tue", "wed", "thu", "fri"],
+            "active": True,
+        }
+        for i in range(count)
+    ]

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
-from benchkit import BenchError, done_progress, postgres_database, progress
+from benchkit import BenchError, done_progress, engineer_rows, postgres_database, progress
 from sqlalchemy import insert
 
 from daemon.storage.database import Database
@@ -66,23 +66,7 @@ def fill(db: Database, tickets: int, seed: int) -> int:
                 for i in range(2000)
             ],
         )
-        session.execute(
-            insert(Engineer),
-            [
-                {
-                    "address": f"e{i}@desk.example",
-                    "name": f"E{i}",
-                    "tier": 1,
-                    "skills": [],
-                    "timezone": "UTC",
-                    "hours_start": "09:00",
-                    "hours_end": "17:00",
-                    "days": ["mon", "tue", "wed", "thu", "fri"],
-                    "active": True,
-                }
-                for i in range(20)
-            ],
-        )
+        session.execute(insert(Engineer), engineer_rows(20))
     relabelled = 0
     for first in range(1, tickets + 1, CHUNK):
         progress(f"filling {first - 1}/{tickets} tickets")
