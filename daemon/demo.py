@@ -10,7 +10,8 @@ subject) and shows that the desk goes on; in the fourth an engineer's out-of-off
 their urgent ticket to a colleague; the fifth runs five hours later, when SLA warnings, an
 escalation and a breach notice are due. Then one ticket is walked by mail to its end
 (`daemon.demo_workflow`): the engineer's reply with commands, resolution, survey, the thread,
-and the numbers the event log gives.
+and the numbers the event log gives. Last, the site is built from the demo's database into
+`demo/site` (`daemon.demo_site`), and the demo says how to open it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from daemon import config, demo_workflow
+from daemon import config, demo_kb, demo_site, demo_workflow
 from daemon.service import Daemon, PassReport
 from daemon.storage.database import Database
 from daemon.storage.models import (
@@ -56,6 +57,11 @@ url = "sqlite:///replydesk.db"
 
 [outbox]
 maildir = "outbox"
+
+[site]
+title = "Demo Support"
+out = "site"                             # `replydesk site build` and `site serve` use it
+debounce = 0                             # the demo builds its site once, at its end
 
 [[maildirs]]
 name = "support"
@@ -318,9 +324,10 @@ def run(folder: Path) -> int:
     print(f"  ran {report.jobs} due job(s), sent {report.sent.sent} to the outbox")
     _print_notices(db, before)
     demo_workflow.walk(inbox, settings, db, make=_mail, now=later, first_pass=6)
+    demo_kb.walk(inbox, settings, db, make=_mail, now=later + timedelta(days=2), first_pass=10)
     _print_summary(folder, db)
     db.dispose()
-    return 0
+    return 0 if demo_site.build_and_tell(settings, config_file=folder / "replydesk.toml") else 1
 
 
 def _out_of_office(now: datetime) -> bytes:

@@ -27,7 +27,7 @@ from rules import metrics
 Mail = Callable[..., bytes]
 
 
-def _row(db: Database, kind: str, ticket: int, after: int = 0) -> Outbox:
+def outbox_row(db: Database, kind: str, ticket: int, after: int = 0) -> Outbox:
     with db.read() as session:
         return session.scalars(
             select(Outbox)
@@ -40,7 +40,7 @@ def _missing(kind: str, ticket: int) -> Outbox:
     raise RuntimeError(f"the demo expected a {kind} mail about ticket #{ticket}")
 
 
-def _answer(make: Mail, to: ParsedMessage, sender: str, body: str, now: datetime) -> bytes:
+def answer(make: Mail, to: ParsedMessage, sender: str, body: str, now: datetime) -> bytes:
     """What a mail client sends to answer `to`: its Reply-To, In-Reply-To, the quote below."""
     quoted = "\n".join("> " + line for line in to.full_text.splitlines()[:8])
     address = to.reply_to[0].address if to.reply_to else to.from_.address if to.from_ else ""
@@ -57,7 +57,7 @@ def _answer(make: Mail, to: ParsedMessage, sender: str, body: str, now: datetime
     )
 
 
-def _print_mail(label: str, row: Outbox, *, lines: int = 6) -> None:
+def print_mail(label: str, row: Outbox, *, lines: int = 6) -> None:
     """The mail as its reader sees it (our own mails whole: their quotes are the point)."""
     mail = parse(row.raw)
     print(f"  {label} to {', '.join(row.recipients)}: {mail.subject}")
@@ -80,35 +80,35 @@ def walk(
     with db.read() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.subject.like("%charged twice%"))).one()
         number, engineer = ticket.id, ticket.assignee.address if ticket.assignee else ""
-    notice = parse(_row(db, "notice:assigned", number).raw)
+    notice = parse(outbox_row(db, "notice:assigned", number).raw)
     grace = "Grace Hopper <grace@demo.example>"
     body = (
         "#severity 2\n#tag +refund\n\nHi Alice,\n\nI can see both charges of 49.00 EUR. The "
         "second one is refunded today;\nit shows on your statement in 3-5 days.\n\n"
         "Grace\n--\nGrace Hopper, Billing support\n"
     )
-    inbox.add(_answer(make, notice, grace, body, now))
+    inbox.add(answer(make, notice, grace, body, now))
     print(f"\npass {first_pass}: {engineer} answers the notice: two commands, then her reply")
-    before = _last(db)
+    before = last_outbox(db)
     Daemon(settings, db, clock=lambda: now).run_once()
-    _print_mail("reply", _row(db, "reply", number, before))
-    _print_mail("transcript", _row(db, "notice:transcript", number, before))
+    print_mail("reply", outbox_row(db, "reply", number, before))
+    print_mail("transcript", outbox_row(db, "notice:transcript", number, before))
 
     later = now + timedelta(minutes=20)
-    inbox.add(_answer(make, notice, grace, "#resolve Refunded the duplicate charge\n", later))
+    inbox.add(answer(make, notice, grace, "#resolve Refunded the duplicate charge\n", later))
     print(f"\npass {first_pass + 1}: she resolves it with a command only (nothing else to say)")
-    before = _last(db)
+    before = last_outbox(db)
     Daemon(settings, db, clock=lambda: later).run_once()
-    _print_mail("status", _row(db, "status:resolved", number, before), lines=5)
+    print_mail("status", outbox_row(db, "status:resolved", number, before), lines=5)
 
     day = later + timedelta(hours=settings.workflow.survey_delay_hours, minutes=1)
     print(f"\npass {first_pass + 2}: {settings.workflow.survey_delay_hours:g} hours later")
-    before = _last(db)
+    before = last_outbox(db)
     Daemon(settings, db, clock=lambda: day, sources=[]).run_once()
-    survey = _row(db, "survey", number, before)
-    _print_mail("survey", survey, lines=5)
+    survey = outbox_row(db, "survey", number, before)
+    print_mail("survey", survey, lines=5)
     inbox.add(
-        _answer(
+        answer(
             make,
             parse(survey.raw),
             "Alice Martin <alice@customer.example>",
@@ -122,7 +122,7 @@ def walk(
     _print_numbers(settings, db, now)
 
 
-def _last(db: Database) -> int:
+def last_outbox(db: Database) -> int:
     with db.read() as session:
         return max(session.scalars(select(Outbox.id)), default=0)
 

@@ -216,14 +216,19 @@ def test_demo_runs_and_says_what_happened(
     assert "attach -> ticket #1" in out
     assert "pass 3: strangers" in out and "quarantine_retry" in out
     assert "thread-references" in out and "Long address" in out
-    # acks: 4 new requests, then Mallory, the out-of-range tag, the long address, Erik
+    # acks: 4 new requests, then Mallory, the out-of-range tag, the long address, Erik, Carol
     outbox = [p.read_bytes() for p in (tmp_path / "demo" / "outbox" / "new").iterdir()]
-    assert sum(b"Auto-Submitted: auto-replied" in raw for raw in outbox) == 8
+    assert sum(b"Auto-Submitted: auto-replied" in raw for raw in outbox) == 9
     assert "rules: billing / question, severity 3" in out
     assert "asked for: customer (clock paused, pending)" in out
     assert "facts: symptom=" in out and "customer=ACME-1042" in out
     assert "Ticket handed over to you" in out and "is away until" in out
     assert "SLA first response missed" in out and "Ticket escalated to you" in out
+    # the knowledge base: an article suggested and solving, a draft redacted and published
+    assert "VPN drops every few minutes (article" in out
+    assert "is resolved, solved by the article (a deflected event)" in out
+    assert "Knowledge-base draft" in out and "Invoice 2024-118 charged twice" in out
+    assert "“Invoice 2024-118 charged twice” is published" in out
 
 
 def test_parse_needs_no_config_and_takes_the_prefix_from_one(
