@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from daemon.config import Settings
-from daemon.knowledge.sync import REPOSITORY_MKDOCS
+from daemon.knowledge.urls import REPOSITORY_MKDOCS
 from daemon.site.build import BuildError, build
 
 

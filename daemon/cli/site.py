@@ -23,7 +23,7 @@ from pathlib import Path
 from daemon import config, configfile
 from daemon.cli import site_serve
 from daemon.cli.report import when
-from daemon.knowledge.sync import REPOSITORY_MKDOCS
+from daemon.knowledge.urls import REPOSITORY_MKDOCS
 from daemon.site.build import BuildError, build
 from daemon.site.data import Part
 

@@ -4,8 +4,8 @@
 (`rules.kb_search`), with an index built once per published set: the cache keeps the last index
 with the set's key (the database, each article's number and `updated_at`), so a new ticket costs
 one small query unless an article changed. Each suggestion carries the link to its page on the
-public site (`[site] public_url` + `kb/<number>-<slug>/` for an article born from mail, the
-file's page for an article written as a file), or none when the desk has no public URL.
+public site (`[site] public_url` + the page `daemon.knowledge.urls.page` gives), or none when
+the desk has no public URL.
 
 `deflect` reads a customer's answer to that acknowledgement: "solved" (`rules.solved`)
 resolves the ticket with the usual status mail and a `deflected` event; anything else is left
@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daemon.knowledge.urls import page
 from daemon.mail.compose import ArticleLink, Composer
 from daemon.storage import events
 from daemon.storage.models import Article, Event, Message, Outbox, Ticket, TicketStatus
@@ -60,23 +61,25 @@ class _Cache:
 _CACHE = _Cache()  # per process, like the composer's templates; keyed, so never stale
 
 
-def page(article: Article) -> str:
-    """The article's page on the site, relative to its root (directory URLs)."""
-    if article.path is None:
-        return f"kb/{article.id}-{article.slug}/"
-    stem = article.path.removesuffix(".md")
-    return stem.removesuffix("index") if stem.endswith("/index") else f"{stem}/"
-
-
-def link(article: Article, public_url: str | None) -> ArticleLink:
-    url = None if public_url is None else f"{public_url.rstrip('/')}/{page(article)}"
+def link(article: Article, public_url: str | None, *, directory_urls: bool) -> ArticleLink:
+    """The article's link for a desk mail: its page (`daemon.knowledge.urls.page`)."""
+    if public_url is None:
+        return ArticleLink(number=article.id, title=article.title, url=None)
+    url = f"{public_url.rstrip('/')}/{page(article, directory_urls=directory_urls)}"
     return ArticleLink(number=article.id, title=article.title, url=url)
 
 
 def for_request(
-    session: Session, subject: str, text: str, *, public_url: str | None, limit: int = LIMIT
+    session: Session,
+    subject: str,
+    text: str,
+    *,
+    public_url: str | None,
+    directory_urls: bool = True,
+    limit: int = LIMIT,
 ) -> tuple[ArticleLink, ...]:
-    """Up to `limit` published articles that match a new request, best first."""
+    """Up to `limit` published articles that match a new request, best first, linked as the
+    site names its pages (`directory_urls`: `kb/vpn/`, else `kb/vpn.html`)."""
     index = _CACHE.get(session)
     if not len(index):
         return ()
@@ -85,7 +88,7 @@ def for_request(
     for one in found:
         article = session.get(Article, one.number)
         if article is not None:
-            links.append(link(article, public_url))
+            links.append(link(article, public_url, directory_urls=directory_urls))
     return tuple(links)
 
 

@@ -20,24 +20,22 @@ from pathlib import Path
 
 import yaml
 
-import daemon
 from daemon.config import Settings
 from daemon.knowledge import articles, reviews
+from daemon.knowledge.urls import REPOSITORY_MKDOCS, read_mkdocs
 from daemon.storage.database import Database
 
 log = logging.getLogger(__name__)
-REPOSITORY_MKDOCS = Path(daemon.__file__).resolve().parent.parent / "mkdocs.yml"
-"""The site of this repository, used when `[site] mkdocs` names none."""
 
 
 def docs_folder(mkdocs_file: Path) -> Path | None:
     """mkdocs.yml's `docs_dir`, resolved beside it; None (with a log line) when unreadable."""
     try:
-        loaded = yaml.safe_load(mkdocs_file.read_text(encoding="utf-8"))
+        loaded = read_mkdocs(mkdocs_file)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         log.warning("articles not synced: cannot read %s: %s", mkdocs_file, exc)
         return None
-    named = loaded.get("docs_dir", "docs") if isinstance(loaded, dict) else "docs"
+    named = loaded.get("docs_dir", "docs")
     folder = mkdocs_file.parent / str(named)
     if not folder.is_dir():
         log.warning("articles not synced: %s names no folder %s", mkdocs_file, folder)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.config import Settings
-from daemon.knowledge import suggestions
+from daemon.knowledge import suggestions, urls
 from daemon.mail.compose import ArticleLink, Composer
 from daemon.storage import events
 from daemon.storage.models import (
@@ -170,9 +170,12 @@ def _acknowledge(
             linked=ticket.follows,
         )
     else:
-        public_url = composer.settings.site.public_url
         articles = suggestions.for_request(
-            session, ticket.subject, message.body, public_url=public_url
+            session,
+            ticket.subject,
+            message.body,
+            public_url=composer.settings.site.public_url,
+            directory_urls=urls.site_directory_urls(composer.settings),
         )
         mail = composer.acknowledgement(
             ticket_id=ticket.id,
