@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:  # alembic >= 1.17 names each of its plugins at INFO on every start
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     module, _, function = args.handler.partition(":")
     handler = getattr(importlib.import_module(f"daemon.cli.{module}"), function)
     try:
