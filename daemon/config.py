@@ -295,6 +295,10 @@ class Site(_Frozen):
     internal_out: Path | None = None  # the internal part (per engineer, ticket lists); None: none
     baseline_from: date | None = None  # the baseline page's period [from, to), UTC days
     baseline_to: date | None = None
+    access_logs: tuple[Path, ...] = ()
+    """Web server access logs (Combined or Common Log Format) the daemon reads to count the
+    article pages opened on the site (`daemon.knowledge.opens`); none: not counted."""
+    access_log_every: int = Field(default=300, ge=10, le=86_400)  # seconds between reads
 
     @model_validator(mode="after")
     def _baseline(self) -> Self:
@@ -439,6 +443,7 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
             "mkdocs": absolute(settings.site.mkdocs),
             "out": absolute(settings.site.out),
             "internal_out": absolute(settings.site.internal_out),
+            "access_logs": tuple(base / path for path in settings.site.access_logs),
         }
     )
     return settings.model_copy(

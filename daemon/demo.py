@@ -62,6 +62,8 @@ maildir = "outbox"
 title = "Demo Support"
 out = "site"                             # `replydesk site build` and `site serve` use it
 debounce = 0                             # the demo builds its site once, at its end
+public_url = "http://127.0.0.1:8000/"    # `site serve`'s: the acknowledgements' links
+access_logs = ["access.log"]             # `site serve --access-log`: articles opened, counted
 
 [[maildirs]]
 name = "support"
@@ -291,6 +293,7 @@ def run(folder: Path) -> int:
     samples = sample_mail(now)
     for _name, raw in samples:
         inbox.add(raw)
+    (folder / "access.log").touch()  # the preview server's, read by the daemon
     db = Database(settings.database.url)
     daemon = Daemon(settings, db)
     daemon.start()
@@ -326,8 +329,13 @@ def run(folder: Path) -> int:
     demo_workflow.walk(inbox, settings, db, make=_mail, now=later, first_pass=6)
     demo_kb.walk(inbox, settings, db, make=_mail, now=later + timedelta(days=2), first_pass=10)
     _print_summary(folder, db)
+    config_file = folder / "replydesk.toml"
+    if not demo_site.build_and_tell(settings, config_file=config_file):
+        db.dispose()
+        return 1
+    demo_site.read_an_article(settings, db, config_file=config_file, first_pass=12)
     db.dispose()
-    return 0 if demo_site.build_and_tell(settings, config_file=folder / "replydesk.toml") else 1
+    return 0
 
 
 def _out_of_office(now: datetime) -> bytes:

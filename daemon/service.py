@@ -28,6 +28,7 @@ from typing import Any
 
 from daemon.config import Settings
 from daemon.errors import DatabaseUnavailableError, ReplydeskError, StorageError
+from daemon.knowledge import opens
 from daemon.knowledge import sync as knowledge
 from daemon.mail.transports import Transport, transport_for
 from daemon.runners.base import Runner
@@ -106,6 +107,7 @@ class Daemon:
         self.db.upgrade()
         sync_engineers(self.db, self.settings)
         self.sync_articles()
+        opens.arm(self.db, self.settings, now=self.clock())
 
     def sync_articles(self) -> None:
         """The site's article files numbered in the database (`daemon.knowledge.sync`)."""

@@ -79,8 +79,13 @@ DEFINITIONS: Mapping[str, str] = MappingProxyType(
         "deflection": (
             "Deflection: of the tickets whose acknowledgement suggested knowledge-base articles, "
             "the share the customer marked solved by answering it, with the number of distinct "
-            "articles suggested. How often an article was opened from the site is not counted: a "
-            "static site has no server log to count it from."
+            "articles suggested."
+        ),
+        "opened": (
+            "Articles opened from the site: readings of published article pages in the web "
+            "server's access log ([site] access_logs), a GET answered 200 or 304 by a client "
+            'that does not call itself a robot, counted in the hour it was read; "from a '
+            "mail\" are those that followed a link in one of the desk's mails."
         ),
         "breaches": (
             "Open breaches: tickets open at the moment shown with at least one SLA target "
@@ -141,12 +146,24 @@ class Csat:
 
 
 @dataclass(frozen=True, slots=True)
+class Opens:
+    """Article pages read on the site in a period (`rules.kb_opens`): how many readings, how
+    many by a link from the desk's mails, of how many articles."""
+
+    opened: int
+    from_mail: int
+    articles: int
+
+
+@dataclass(frozen=True, slots=True)
 class Deflection:
-    """Tickets with suggested articles, how many articles that was, and the share deflected."""
+    """Tickets with suggested articles, how many articles that was, the share deflected, and
+    the article pages read on the site (None: not counted, the desk reads no access log)."""
 
     suggested: int
     articles: int
     deflected: Rate
+    opens: Opens | None = None
 
 
 NO_DEFLECTION = Deflection(0, 0, Rate(0, 0))

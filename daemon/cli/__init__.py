@@ -59,6 +59,10 @@ def _site(sub: Any) -> None:
     )
     site.add_argument("--port", type=int, default=8000, help="serve: the port (0: a free one)")
     site.add_argument("--bind", default="127.0.0.1", help="serve: the address to listen on")
+    site.add_argument(
+        "--access-log",
+        help="serve: append each request to this file (Combined Log Format; [site] access_logs)",
+    )
     site.set_defaults(handler="site:main")
 
 

@@ -1,11 +1,12 @@
-"""`replydesk site serve [--port N] [--out DIR] [--bind ADDR]`: a preview of the built site.
+"""`replydesk site serve [--port N] [--out DIR] [--bind ADDR] [--access-log FILE]`: a preview.
 
 The folder is the one `site build` fills: `--out`, else `[site] out`, else mkdocs.yml's
 `site_dir`. A folder with no site yet (no `index.html`) is built first, as `site build` would.
 It is then served by a plain static server (`daemon.site.serve` says why not `mkdocs serve`) on
 127.0.0.1:8000 unless told otherwise, until SIGINT or SIGTERM; one line on stdout says where:
 `serving DIR at http://127.0.0.1:8000/`. Rebuilds (by the daemon or `site build`) show at the
-next request.
+next request. `--access-log FILE` appends each request to FILE in the Combined Log Format, the
+format the daemon reads from `[site] access_logs` to count the articles opened on the site.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import signal
 import sys
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
@@ -42,20 +44,24 @@ def serve(args: argparse.Namespace, *, repository_mkdocs: Path) -> int:
     except BuildError as exc:
         print(f"site serve: no site to serve: {exc}", file=sys.stderr)
         return EX_FAILED
-    try:
-        httpd = server(folder, host=args.bind, port=args.port)
-    except OSError as exc:
-        print(f"site serve: cannot listen on {args.bind}:{args.port}: {exc}", file=sys.stderr)
-        return EX_FAILED
-    print(f"serving {folder} at {url_of(httpd)} (Ctrl-C stops)", flush=True)
-    stop = threading.Event()
+    with ExitStack() as stack:
+        try:
+            log = None
+            if args.access_log:
+                log = stack.enter_context(Path(args.access_log).open("a", encoding="utf-8"))
+            httpd = server(folder, host=args.bind, port=args.port, access_log=log)
+        except OSError as exc:
+            print(f"site serve: cannot listen on {args.bind}:{args.port}: {exc}", file=sys.stderr)
+            return EX_FAILED
+        print(f"serving {folder} at {url_of(httpd)} (Ctrl-C stops)", flush=True)
+        stop = threading.Event()
 
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+        def _stop(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    serve_until(httpd, stop)
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        serve_until(httpd, stop)
     return 0
 
 

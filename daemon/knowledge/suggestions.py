@@ -4,8 +4,8 @@
 (`rules.kb_search`), with an index built once per published set: the cache keeps the last index
 with the set's key (the database, each article's number and `updated_at`), so a new ticket costs
 one small query unless an article changed. Each suggestion carries the link to its page on the
-public site (`[site] public_url` + the page `daemon.knowledge.urls.page` gives), or none when
-the desk has no public URL.
+public site (`[site] public_url` + the page `daemon.knowledge.urls.page` gives, with
+`?from=mail`), or none when the desk has no public URL.
 
 `deflect` reads a customer's answer to that acknowledgement: "solved" (`rules.solved`)
 resolves the ticket with the usual status mail and a `deflected` event; anything else is left
@@ -27,6 +27,7 @@ from daemon.storage import events
 from daemon.storage.models import Article, Event, Message, Outbox, Ticket, TicketStatus
 from daemon.workflow import lifecycle
 from parsers import ParsedMessage
+from rules import kb_opens
 from rules.kb_search import KbDoc, KbIndex, build_index, suggest
 from rules.solved import is_solved
 
@@ -62,10 +63,12 @@ _CACHE = _Cache()  # per process, like the composer's templates; keyed, so never
 
 
 def link(article: Article, public_url: str | None, *, directory_urls: bool) -> ArticleLink:
-    """The article's link for a desk mail: its page (`daemon.knowledge.urls.page`)."""
+    """The article's link for a desk mail: its page (`daemon.knowledge.urls.page`), tagged
+    `from=mail` so that the access log tells a reading from a mail apart (`rules.kb_opens`)."""
     if public_url is None:
         return ArticleLink(number=article.id, title=article.title, url=None)
-    url = f"{public_url.rstrip('/')}/{page(article, directory_urls=directory_urls)}"
+    where = page(article, directory_urls=directory_urls)
+    url = f"{public_url.rstrip('/')}/{where}?from={kb_opens.FROM_MAIL}"
     return ArticleLink(number=article.id, title=article.title, url=url)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from daemon.config import Settings
-from daemon.knowledge import reviews
+from daemon.knowledge import opens, reviews
 from daemon.mail.compose import Composer
 from daemon.runners.base import Runner
 from daemon.storage import events, jobs
@@ -57,6 +57,7 @@ HANDLERS: dict[str, Handler] = {
     jobs.SURVEY: followups.send_survey,
     jobs.PROGRESS_REMINDER: followups.remind,
     jobs.KB_REVIEW: reviews.remind,
+    jobs.KB_OPENS: opens.read_logs,
 }
 
 

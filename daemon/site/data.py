@@ -29,6 +29,7 @@ from daemon import config, configfile
 from daemon.config import Settings
 from daemon.storage.reader import Reader
 from rules import metrics
+from rules.kb_opens import Opened
 
 Part = Literal["public", "internal"]
 PARTS: tuple[Part, ...] = ("public", "internal")
@@ -138,6 +139,18 @@ def folded(reader: Reader, *, until: datetime) -> list[metrics.TicketLife]:
 
 def _ticket(row: metrics.EventRow) -> int:
     return row.ticket_id
+
+
+def opens(settings: Settings, *, until: datetime) -> tuple[Opened, ...] | None:
+    """The article pages read on the site up to `until` (`kb_opened` events), read-only; None
+    when the desk reads no access log, so the pages say "not counted" rather than 0."""
+    if not settings.site.access_logs:
+        return None
+    reader = Reader(settings.database.url)
+    try:
+        return tuple(reader.opens(until=until))
+    finally:
+        reader.dispose()
 
 
 @dataclass(frozen=True, slots=True)

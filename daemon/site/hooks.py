@@ -81,6 +81,7 @@ def add_pages(files: Files, config: MkDocsConfig) -> Files:
         try:
             lives = data.measured(settings, until=found.at)
             team = data.team(settings) if found.part == "internal" else data.Team({}, {})
+            opened = data.opens(settings, until=found.at)
         except ReplydeskError as exc:
             raise PluginError(f"replydesk: cannot read the event log: {exc}") from exc
         site = settings.site
@@ -91,6 +92,7 @@ def add_pages(files: Files, config: MkDocsConfig) -> Files:
             else None,
             people=team.people,
             subjects=team.subjects,
+            opens=opened,
         )
         built = pages.metric_pages(lives, at=found.at, templates=folder, extras=extras)
     for path, markdown in built.items():

@@ -40,6 +40,7 @@ from daemon.site.data import Part
 from daemon.site.pages import markdown_text
 from daemon.storage.reader import ArticleRow, Reader
 from rules import kb
+from rules.kb_opens import Opened, per_article
 from rules.metrics_life import EventRow
 
 INDEX = f"{KB_FOLDER}/index.md"
@@ -91,6 +92,7 @@ class Knowledge:
     part: Part
     at: datetime
     articles: tuple[ArticlePage, ...]
+    opened: Mapping[int, int] | None = None  # readings on the site by number; None: not read
 
     def page(self, src: str) -> ArticlePage | None:
         return self._by_src.get(src)
@@ -133,7 +135,7 @@ def gather(
     errors = [error for parsed in files for error in parsed.errors]
     if errors:
         raise ArticleFileError(errors)
-    rows, events = _read(settings, at=at)
+    rows, events, opens = _read(settings, at=at)
     cited = kb.citations(events)
     by_path = {row.path: row for row in rows if row.path is not None}
     pages = [
@@ -144,15 +146,21 @@ def gather(
     pages += [_row_page(row, cited, at=at) for row in rows if row.path is None]
     shown = tuple(p for p in pages if p.status in SHOWN[part])
     hidden = tuple(p for p in pages if p.status not in SHOWN[part])
-    return Knowledge(part=part, at=at, articles=shown), hidden
+    opened = None if opens is None else per_article(opens)
+    return Knowledge(part=part, at=at, articles=shown, opened=opened), hidden
 
 
-def _read(settings: Settings | None, *, at: datetime) -> tuple[list[ArticleRow], list[EventRow]]:
+def _read(
+    settings: Settings | None, *, at: datetime
+) -> tuple[list[ArticleRow], list[EventRow], list[Opened] | None]:
+    """The rows, the reuse events and (when the desk reads access logs) the readings."""
     if settings is None:
-        return [], []
+        return [], [], None
     reader = Reader(settings.database.url)
     try:
-        return reader.articles(), list(reader.events(kinds=kb.REUSE_KINDS, until=at))
+        events = list(reader.events(kinds=kb.REUSE_KINDS, until=at))
+        opens = reader.opens(until=at) if settings.site.access_logs else None
+        return reader.articles(), events, opens
     finally:
         reader.dispose()
 
@@ -281,6 +289,7 @@ def index_markdown(knowledge: Knowledge, *, templates: Path) -> str:
             never=never,
             needs_review=knowledge.needs_review,
             internal=knowledge.part == "internal",
+            opened=knowledge.opened,
         )
     )
 

@@ -40,6 +40,7 @@ from markupsafe import Markup
 from daemon.cli.report import person
 from daemon.site import views
 from rules import metrics
+from rules.kb_opens import Opened, with_opens
 from rules.metrics_summary import utc
 
 PAGES = ("metrics/index.md", "metrics/breakdowns.md", "metrics/trends.md", "metrics/baseline.md")
@@ -117,6 +118,15 @@ def average(value: metrics.Csat) -> str:
     return "– (n=0)" if value.average is None else f"{value.average:.1f} (n={value.n})"
 
 
+def opened(value: metrics.Deflection) -> str:
+    """Article pages read: "12 (5 from a mail; 3 articles)"; "not counted" without an access log."""
+    opens = value.opens
+    if opens is None:
+        return "not counted (no [site] access_logs)"
+    articles = f"{opens.articles} article{'' if opens.articles == 1 else 's'}"
+    return f"{opens.opened} ({opens.from_mail} from a mail; {articles})"
+
+
 def words(name: str) -> str:
     """An identifier as words: "first_response" -> "first response"."""
     return name.replace("_", " ")
@@ -149,12 +159,14 @@ def monday(at: datetime) -> datetime:
 @dataclass(frozen=True, slots=True)
 class Extras:
     """What a build adds to the lives: the part it builds, the baseline period it was given,
-    and, for the internal part only, engineers' addresses by id and tickets' subjects."""
+    and, for the internal part only, engineers' addresses by id and tickets' subjects; the
+    article pages read on the site (`rules.kb_opens`) when the desk reads access logs."""
 
     part: str = "public"
     baseline: tuple[date, date] | None = None
     people: Mapping[int, str] = field(default_factory=dict)
     subjects: Mapping[int, str] = field(default_factory=dict)
+    opens: tuple[Opened, ...] | None = None  # article pages read; None: no access log read
 
 
 def metric_pages(
@@ -176,7 +188,7 @@ def metric_pages(
     built = {
         "metrics/index.md": ("overview.md.j2", _overview(measured, at, extras)),
         "metrics/breakdowns.md": ("breakdowns.md.j2", _breakdowns(measured, at)),
-        "metrics/trends.md": ("trends.md.j2", _trends(measured, at)),
+        "metrics/trends.md": ("trends.md.j2", _trends(measured, at, extras)),
         "metrics/baseline.md": ("baseline.md.j2", _baseline(measured, at, extras)),
     }
     if internal:
@@ -190,13 +202,8 @@ def _overview(
 ) -> dict[str, Any]:
     this = monday(at)
     weeks = [
-        Week("This week", this, at, metrics.summarise(measured, start=this, end=at)),
-        Week(
-            "Last week",
-            this - _WEEK,
-            this,
-            metrics.summarise(measured, start=this - _WEEK, end=this),
-        ),
+        Week(label, start, end, _summary(measured, extras, start, end))
+        for label, start, end in (("This week", this, at), ("Last week", this - _WEEK, this))
     ]
     breaches = metrics.breaches(measured)
     listed = (
@@ -210,6 +217,22 @@ def _overview(
         "breaches": len(breaches),
         "breach_rows": listed,
     }
+
+
+def _summary(
+    measured: tuple[metrics.Measured, ...], extras: Extras, start: datetime, end: datetime
+) -> metrics.Summary:
+    summary = metrics.summarise(measured, start=start, end=end)
+    return with_opens(summary, extras.opens, start, end)
+
+
+def _opened(
+    trend: tuple[tuple[metrics.Period, metrics.Summary], ...], extras: Extras
+) -> tuple[tuple[metrics.Period, metrics.Summary], ...]:
+    return tuple(
+        ((start, end), with_opens(summary, extras.opens, start, end))
+        for (start, end), summary in trend
+    )
 
 
 def _breakdowns(measured: tuple[metrics.Measured, ...], at: datetime) -> dict[str, Any]:
@@ -226,9 +249,12 @@ def _breakdowns(measured: tuple[metrics.Measured, ...], at: datetime) -> dict[st
     }
 
 
-def _trends(measured: tuple[metrics.Measured, ...], at: datetime) -> dict[str, Any]:
-    weekly = metrics.trend(measured, metrics.weeks(monday(at) - (TREND_WEEKS - 1) * _WEEK, at))
-    monthly = metrics.trend(measured, metrics.months(views.ago(at, TREND_MONTHS), at))
+def _trends(measured: tuple[metrics.Measured, ...], at: datetime, extras: Extras) -> dict[str, Any]:
+    first_week = monday(at) - (TREND_WEEKS - 1) * _WEEK
+    weekly = _opened(metrics.trend(measured, metrics.weeks(first_week, at)), extras)
+    monthly = _opened(
+        metrics.trend(measured, metrics.months(views.ago(at, TREND_MONTHS), at)), extras
+    )
     targets = _targets(summary for _, summary in (*weekly, *monthly))
     return {
         "sections": [
@@ -253,16 +279,20 @@ def _baseline(
         return {"periods": []}
     periods = views.baseline_periods(*extras.baseline, at=at)
     reports = [metrics.report(measured, start=a, end=b) for a, b in periods]
+    summaries = [
+        with_opens(summary, extras.opens, a, b)
+        for (a, b), (summary, _) in zip(periods, reports, strict=True)
+    ]
     names = [n for n in metrics.BY if n not in metrics.PER_PERSON or extras.part == "internal"]
     return {
         "periods": [(a, b - timedelta(days=1)) for a, b in periods],
-        "summaries": [summary for summary, _ in reports],
+        "summaries": summaries,
         "breakdowns": {
             name: _side_by_side(reports[0][1][name], reports[1][1][name], extras.people)
             for name in names
         },
         "labels": BY_LABEL,
-        "targets": _targets(summary for summary, _ in reports),
+        "targets": _targets(summaries),
     }
 
 
@@ -344,6 +374,7 @@ def _render(
         median=median,
         rate=rate,
         average=average,
+        opened=opened,
         words=words,
         day=day,
         moment=moment,

@@ -65,6 +65,7 @@ class EventKind(enum.StrEnum):
     KB_CITED = "kb_cited"
     KB_SUGGESTED = "kb_suggested"
     DEFLECTED = "deflected"
+    KB_OPENED = "kb_opened"
     SURVEY_SENT = "survey_sent"
     SURVEY_SKIPPED = "survey_skipped"
     SURVEY_ANSWERED = "survey_answered"
@@ -409,6 +410,16 @@ class Deflected(Payload):
 
     kind = EventKind.DEFLECTED
     article: int | None
+
+
+class KbOpened(Payload):
+    """Article `article` read `count` times on the site in the hour from the event's moment,
+    `from_mail` of them by a link in a desk mail (the access log; `rules.kb_opens`)."""
+
+    kind = EventKind.KB_OPENED
+    article: int
+    count: int = Field(ge=1)
+    from_mail: int = Field(ge=0)
 
 
 class SurveySent(Payload):

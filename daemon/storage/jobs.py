@@ -27,6 +27,7 @@ SURVEY = "survey"
 PROGRESS_REMINDER = "progress_reminder"
 SITE_BUILD = "site_build"  # one row, key `site_build`: see daemon.site.schedule
 KB_REVIEW = "kb_review"  # one per article and review period: see daemon.knowledge.reviews
+KB_OPENS = "kb_opens"  # one row, key `kb_opens`, re-armed: see daemon.knowledge.opens
 KINDS = frozenset(
     {
         QUARANTINE_RETRY,
@@ -38,6 +39,7 @@ KINDS = frozenset(
         PROGRESS_REMINDER,
         SITE_BUILD,
         KB_REVIEW,
+        KB_OPENS,
     }
 )
 

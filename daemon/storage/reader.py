@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from daemon.storage.database import classify
 from daemon.storage.models import Article, Engineer, Event, Ticket
+from rules.kb_opens import Opened
 from rules.metrics import EventRow
 
 BATCH = 5_000
@@ -196,6 +197,26 @@ class Reader:
                 return [ArticleRow.of(article) for article in found]
         except SQLAlchemyError as exc:
             raise classify(exc) from exc
+
+    def opens(self, *, until: datetime) -> list[Opened]:
+        """The article pages read on the site (`kb_opened` events) up to `until`, in order:
+        one row per article and hour it was read in, four small numbers each, read whole."""
+        on_sqlite = self.engine.dialect.name == "sqlite"
+        at = type_coerce(Event.at, String) if on_sqlite else Event.at
+        data = type_coerce(Event.data, Text) if on_sqlite else Event.data
+        query = (
+            select(at, data).where(Event.kind == "kb_opened", Event.at <= until).order_by(Event.id)
+        )
+        moment, payload = (_text_at, _text_data) if on_sqlite else (_same, _same)
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise classify(exc) from exc
+        return [
+            Opened(moment(when), int(d["article"]), int(d["count"]), int(d["from_mail"]))
+            for when, d in ((when, payload(stored)) for when, stored in rows)
+        ]
 
     def mark(self, *, until: datetime) -> tuple[int, int]:
         """How many events the log holds up to `until`, and the last one's id: equal marks,

@@ -225,7 +225,8 @@ def test_demo_runs_and_says_what_happened(
     assert "Ticket handed over to you" in out and "is away until" in out
     assert "SLA first response missed" in out and "Ticket escalated to you" in out
     # the knowledge base: an article suggested and solving, a draft redacted and published
-    assert "VPN drops every few minutes (article" in out
+    link = "http://127.0.0.1:8000/kb/vpn-drops.html?from=mail"  # the preview's page of it
+    assert f"VPN drops every few minutes\n      |     {link}" in out
     assert "is resolved, solved by the article (a deflected event)" in out
     assert "Knowledge-base draft" in out and "Invoice 2024-118 charged twice" in out
     assert "“Invoice 2024-118 charged twice” is published" in out

@@ -1,5 +1,6 @@
 """The demo ends with its site: built from the demo's own database into its folder, the pages
-counted, and the way to open it printed (a file:// address and `site serve`)."""
+counted, the way to open it printed (a file:// address and `site serve`), and Carol's reading
+of her suggested article, served over HTTP, counted on the rebuilt overview."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ from tests.unit.test_sitebuild import html_rows
 LAST_LINES = re.compile(
     r"The site: (?P<pages>\d+) pages built in (?P<seconds>[\d.]+) s into (?P<out>\S+)/\n"
     r"  open (?P<uri>file://\S+) in a browser, or preview it over HTTP with\n"
-    r"  replydesk --config (?P<config>\S+) site serve   \(then http://127\.0\.0\.1:8000/\)\n\Z"
+    r"  replydesk --config (?P<config>\S+) site serve --access-log (?P<log>\S+)"
+    r"   \(then http://127\.0\.0\.1:8000/\)\n"
+)
+READ = re.compile(
+    r"pass 12: Carol opens the suggested article on the site\n"
+    r"  GET http://127\.0\.0\.1:\d+/(?P<page>\S+) -> 200, written to (?P<log>\S+)\n"
+    r"  the daemon read the access log: article \d+ opened 1 time\(s\), 1 from a desk mail"
 )
 
 
@@ -27,8 +34,11 @@ def test_the_demo_ends_with_a_built_site_and_says_how_to_open_it(
 ) -> None:
     folder = tmp_path / "demo"
     assert main(["demo", str(folder)]) == 0
-    said = LAST_LINES.search(capsys.readouterr().out)
-    assert said is not None
+    out = capsys.readouterr().out
+    said, read = LAST_LINES.search(out), READ.search(out)
+    assert said is not None and read is not None
+    assert said["log"] == read["log"] == str(folder / "access.log")
+    assert read["page"] == "kb/vpn-drops.html?from=mail"  # the link of Carol's acknowledgement
     site = folder / "site"
     assert said["out"] == str(site) and said["config"] == str(folder / "replydesk.toml")
     assert said["uri"] == (site / "index.html").as_uri() and (site / "index.html").is_file()
@@ -39,5 +49,8 @@ def test_the_demo_ends_with_a_built_site_and_says_how_to_open_it(
             tickets = session.scalar(select(func.count(Ticket.id))) or 0
     finally:
         database.dispose()
-    counted = int(html_rows(site / "metrics" / "index.html")["Tickets in"][0])
+    overview = html_rows(site / "metrics" / "index.html")
+    counted = int(overview["Tickets in"][0])
     assert 0 < counted <= tickets  # this week's, from the demo's own database
+    opened = overview["Deflection: article pages opened on the site"][0]
+    assert opened == "1 (1 from a mail; 1 article)"

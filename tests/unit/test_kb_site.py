@@ -199,3 +199,29 @@ def test_an_article_file_that_does_not_parse_fails_the_build_naming_file_and_key
     assert "kb/bad.md: status: unknown status 'shiny'" in str(failed.value)
     assert "kb/bad.md: reviewed_at: bad date 'someday'" in str(failed.value)
     assert not (tmp_path / "site").exists()
+
+
+def test_the_internal_index_counts_each_articles_readings_when_access_logs_are_read(
+    tmp_path: Path, desk: Desk, db: Database
+) -> None:
+    with db.transaction() as session:
+        for hour, count in ((9, 2), (10, 1)):
+            events.record(
+                session,
+                events.KbOpened(article=desk.stale, count=count, from_mail=1),
+                ticket_id=None,
+                at=datetime(2026, 10, 30, hour, tzinfo=UTC),
+                actor="site",
+                cause="access-log",
+            )
+    assert "on the site" not in text(built(tmp_path, desk, "internal"), "kb/index")
+    desk.config.write_text(
+        f'[database]\nurl = "{db.url}"\n\n[site]\naccess_logs = ["access.log"]\n',
+        encoding="utf-8",
+    )
+    shutil.rmtree(tmp_path / "site-internal")
+    index = text(built(tmp_path, desk, "internal"), "kb/index")
+    assert f"Stale (#{desk.stale}), reused 1 time, opened 3 times on the site" in index
+    assert "Short (#" in index and "opened 0 times on the site" in index
+    public = text(built(tmp_path, desk, "public"), "kb/index")
+    assert "on the site" not in public  # per-article numbers are the team's

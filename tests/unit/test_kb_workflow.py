@@ -187,7 +187,7 @@ def test_an_acknowledgement_lists_the_matching_article_and_solved_resolves(
     text = read(ack).full_text
     assert article.title in text
     # The repository's site is built by Material's offline plugin: no directory URLs.
-    link = f"{SITE}/kb/{article.id}-{article.slug}.html"
+    link = f"{SITE}/kb/{article.id}-{article.slug}.html?from=mail"
     assert link in text and '"solved"' in text
     assert event_data(db, "kb_suggested")[-1]["articles"] == [article.id]
     clock.advance(minutes=10)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ from daemon.storage.database import Database
 from daemon.storage.models import Outbox
 from daemon.workflow.team import sync_engineers
 from rules.calendar import WALL
+from rules.kb_opens import Opened
 from rules.metrics import (
     BY,
     DEFINITIONS,
@@ -371,7 +372,8 @@ def test_deflection_is_folded_from_suggestions_and_solved_answers() -> None:
     summary = summarise(lives.values(), calendars=lambda _: WALL)
     # Tickets 1 and 2 had suggestions (articles 3 and 5: two distinct); ticket 1 was deflected.
     assert summary.deflection == Deflection(suggested=2, articles=2, deflected=Rate(1, 2))
-    assert "static site" in DEFINITIONS["deflection"]  # why "opened from the site" is not counted
+    assert summary.deflection.opens is None  # no access log read: not counted, not 0
+    assert "access log" in DEFINITIONS["opened"]
     shown = pages.metric_pages(
         measure(lives.values(), calendars=lambda _: WALL),
         at=AT,
@@ -387,7 +389,30 @@ def test_deflection_is_folded_from_suggestions_and_solved_answers() -> None:
         "Deflection: tickets with articles suggested": "2",
         "Deflection: articles suggested": "2",
         "Deflection: solved by a suggestion": "50% (1 of 2)",
+        "Deflection: article pages opened on the site": "not counted (no [site] access_logs)",
     }
+
+
+def test_article_pages_opened_are_shown_per_week_when_the_desk_reads_access_logs() -> None:
+    monday = pages.monday(AT)
+    opens = (
+        Opened(monday + timedelta(hours=1), 3, 4, 3),
+        Opened(monday + timedelta(hours=2), 5, 1, 0),
+        Opened(monday - timedelta(days=2), 3, 2, 2),  # last week
+        Opened(monday - timedelta(days=30), 3, 9, 0),  # before both
+    )
+    built = pages.metric_pages(
+        (), at=AT, templates=ROOT / "site" / "templates", extras=pages.Extras(opens=opens)
+    )
+    [row] = [
+        [html.unescape(c.strip()) for c in line.strip("|").split(" | ")]
+        for line in built["metrics/index.md"].splitlines()
+        if line.startswith("| Deflection: article pages opened")
+    ]
+    assert row[1:3] == ["5 (3 from a mail; 2 articles)", "2 (2 from a mail; 1 article)"]
+    assert "access log" in row[3]
+    trends = built["metrics/trends.md"]
+    assert "| Opened |" in trends and "5 (3 from a mail; 2 articles)" in html.unescape(trends)
 
 
 def test_the_baseline_page_without_a_period_says_how_to_set_one() -> None:
