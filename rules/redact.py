@@ -11,7 +11,8 @@ Kinds and their markers:
 - `address` → `[address]`: e-mail addresses (Unicode local parts and domains).
 - `secret` → `[secret]`: the value after `password:`, `passwd=`, `token=`, `api_key:`,
   `secret:`, `Passwort:`, `mot de passe :`, `contraseña:`, `密码：`, `パスワード:` (the label
-  stays, so the reader sees a password was there); `Bearer <token>` and `Basic <token>` (with
+  stays, so the reader sees a password was there; in a URL's query, `?token=…` is taken up to
+  the next `&` or `#`, so the rest of the URL stays); `Bearer <token>` and `Basic <token>` (with
   a digit or `=`); JWTs (`eyJ….….…`); well-known key shapes (`AKIA…`, `ghp_…`, `sk-…`,
   `xox?-…`); and any other run of 20 or more letters, digits, `_`, `-`, `+`, `=` that mixes
   letters with digits and either both cases or 32 characters (a hash, a random key). Words
@@ -23,8 +24,10 @@ Kinds and their markers:
   or grouped in three groups or more, or with brackets (`555-123-4567`; `2024-118`, an
   invoice number, is none), or a bare Chinese mobile
   (`13800138000`). Never a date (`2026-12-03`, `03.12.2026`, `12/03/2026`), a version
-  (`10.0.19045.1234`: dots alone separate no phone), a ticket or order number after `#` or a
-  bare run of digits that is neither of the above.
+  (`10.0.19045.1234`: dots alone separate no phone), a ticket or order number after `#`, a
+  bare run of digits that is neither of the above, or an amount in thousands groups
+  (`1 000 000`, `12,345,678`, `USD 150 000 000`: a currency beside it, or a first group of one
+  or two digits).
 - `name` → `[name]`: each given name (the requester's, the contact list's) and each of its
   words of three letters or more, whole words, case-insensitive (`Alice Smith` also takes
   `alice` and `SMITH`); a name in a script without spaces (`王小明`) is taken as a whole.
@@ -56,9 +59,10 @@ _LABELS = (
 )
 _CJK_LABELS = r"密码|密碼|口令|パスワード|暗証番号"
 _LABELLED = re.compile(
-    rf"(?i)(?:(?<![\w-])(?:{_LABELS})(?![\w-])|{_CJK_LABELS})\s*(?:is\s+)?[:=：]\s*"
+    rf"(?i)(?:(?<![\w?&-])(?:{_LABELS})(?![\w-])|{_CJK_LABELS})\s*(?:is\s+)?[:=：]\s*"
     r"(\"[^\"\n]+\"|'[^'\n]+'|[^\s,;，；]+)"
 )
+_QUERY = re.compile(rf"(?i)[?&](?:{_LABELS})=([^&#\s]+)")  # in a URL: up to the next parameter
 _SCHEME = re.compile(r"(?i)\b(?:bearer|basic)\s+((?=[\w.~+/-]*[\d=])[A-Za-z0-9\-._~+/]{8,}=*)")
 _JWT = re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}")
 _KEY_SHAPES = re.compile(
@@ -72,6 +76,13 @@ _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w
 _PHONE = re.compile(r"(?<![\w#+./-])(?:\+|00)?\(?\d[\d ().-]{5,}\d(?![\w/.-]?\d)")
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 _CN_MOBILE = re.compile(r"1[3-9]\d{9}")
+_GROUPED = re.compile(r"(\d{1,3})([ ,.\u00a0\u202f'])\d{3}(?:\2\d{3})*")
+_CURRENCY = (
+    r"[€$£¥₹₩]|EUR|USD|GBP|JPY|CNY|RMB|CHF|SEK|NOK|DKK|CAD|AUD|INR|kr|yen|euros?|dollars?|"
+    r"元|円|圆"
+)
+_BEFORE_AMOUNT = re.compile(rf"(?i)(?:{_CURRENCY})\s?$")
+_AFTER_AMOUNT = re.compile(rf"(?i)^\s?(?:{_CURRENCY})(?!\w)")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -118,7 +129,7 @@ def _spans(text: str, names: tuple[str, ...]) -> Iterator[tuple[int, int, str]]:
 
 
 def _secrets(text: str) -> Iterator[tuple[int, int, str]]:
-    for pattern in (_LABELLED, _SCHEME):
+    for pattern in (_LABELLED, _QUERY, _SCHEME):
         for hit in pattern.finditer(text):
             yield hit.start(1), hit.end(1), "secret"
     for pattern in (_JWT, _KEY_SHAPES):
@@ -159,8 +170,19 @@ def _valid_ip(candidate: str) -> bool:
 def _phones(text: str) -> Iterator[tuple[int, int, str]]:
     for hit in _PHONE.finditer(text):
         candidate = hit.group().rstrip(" (")
-        if _phone_like(candidate):
-            yield hit.start(), hit.start() + len(candidate), "phone"
+        end = hit.start() + len(candidate)
+        if _phone_like(candidate) and not _amount(candidate, text[: hit.start()], text[end:]):
+            yield hit.start(), end, "phone"
+
+
+def _amount(candidate: str, before: str, after: str) -> bool:
+    """A number in thousands groups (`1 000 000`, `12,345,678`) with a currency beside it, or
+    whose first group has one or two digits: no phone is written so (`612 345 678` stays one)."""
+    grouped = _GROUPED.fullmatch(candidate)
+    if grouped is None:
+        return False
+    money = bool(_BEFORE_AMOUNT.search(before[-6:]) or _AFTER_AMOUNT.search(after[:10]))
+    return money or len(grouped[1]) <= 2
 
 
 def _phone_like(candidate: str) -> bool:

@@ -24,6 +24,14 @@ NAMES = ("Alice Smith", "王小明", "Bob O'Neil")
         ("password: hunter2", "password: [secret]", "secret"),
         ("Passwort = geheim99", "Passwort = [secret]", "secret"),
         ("token=abc123", "token=[secret]", "secret"),
+        (
+            "reset at https://x.example/r?token=abc123&user=5#top",
+            "reset at https://x.example/r?token=[secret]&user=5#top",
+            "secret",
+        ),
+        ("password: a&b9x", "password: [secret]", "secret"),  # outside a URL, & is kept in
+        ("llame al 612 345 678", "llame al [phone]", "phone"),  # 3-3-3: a Spanish mobile
+        ("call 555 123 4567", "call [phone]", "phone"),
         ('api_key: "sk live 123"', "api_key: [secret]", "secret"),
         ("密码：abc123，请改", "密码：[secret]，请改", "secret"),
         ("Authorization: Bearer abc.def-123_x", "Authorization: Bearer [secret]", "secret"),
@@ -56,6 +64,9 @@ def test_each_kind_is_replaced_by_its_marker(text: str, expected: str, kind: str
         "Alison and Alicea are other people",
         "a ratio 3:2 and 999.1.1.1",
         "Invoice 2024-118 charged twice, order 4711-20931",
+        "we refunded 1 000 000 JPY and 12 345 678 EUR",
+        "USD 150 000 000 raised, ¥ 300 000 000 spent, 250 000 000 元",
+        "a table of 1 234 567 rows",
     ],
 )
 def test_lookalikes_are_kept(text: str) -> None:
