@@ -4,10 +4,12 @@
 first words as the symptom, takes out personal data (`rules.redact`, with the names of every
 contact who wrote on the ticket), and stores a draft in the team's standard shape, owned by the
 engineer who wrote `#kb`. The owner gets the draft by mail with the ticket's signed reply
-address, so a reply `#publish` publishes it and a reply `#article` (the rest of the mail is the
-new text, a first line `# Title` the new title) replaces it. `check` says beforehand what only
-the database knows is wrong with those commands, so the mail is refused whole, never half
-applied. Publishing schedules the review reminder (`daemon.knowledge.reviews`).
+address, so a reply `#publish` publishes it, and a reply that is the new text (a first line
+`# Title` the new title) replaces it: a mail without commands that answers a draft mail
+(`answered_draft`) is read as `#article N` for that draft, and nothing of it goes to the
+customer. `#article [N]` does the same from any mail on the ticket. `check` says beforehand
+what only the database knows is wrong with those commands, so the mail is refused whole, never
+half applied. Publishing schedules the review reminder (`daemon.knowledge.reviews`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 from daemon.knowledge import articles, reviews
 from daemon.mail.compose import Composer
 from daemon.storage.bounded import fit
-from daemon.storage.models import Article, Contact, Message, Ticket
+from daemon.storage.models import Article, Contact, Event, Message, Outbox, Ticket
 from daemon.workflow.notices import notify
 from rules import command_ops as ops
 from rules.redact import Redaction, redact
@@ -79,8 +81,9 @@ def propose(
     composer: Composer,
     now: datetime,
     cause: str,
-) -> tuple[Article, Redaction]:
-    """Store a redacted draft from the ticket and mail it to its owner; the draft, what was cut."""
+) -> tuple[Article, Redaction, list[int]]:
+    """Store a redacted draft from the ticket and mail it to its owner; the draft, what was cut
+    and the outbox rows of the mail."""
     names = names_on(session, ticket)
     resolution = redact((ticket.resolution or text).strip(), names=names)
     symptom = redact(_first_words(session, ticket), names=names)
@@ -101,7 +104,7 @@ def propose(
         now=now,
     )
     cut = Redaction(resolution.text, dict(Counter(resolution.counts) + Counter(symptom.counts)))
-    notify(
+    notices = notify(
         session,
         composer,
         notice="kb_draft",
@@ -113,7 +116,7 @@ def propose(
         cause=cause,
         quote="",
     )
-    return article, cut
+    return article, cut, notices
 
 
 def removed(cut: Redaction) -> str:
@@ -126,17 +129,46 @@ def _draft_lines(article: Article, cut: Redaction) -> tuple[str, ...]:
         f"Your knowledge-base draft {article.id} is below; personal data was taken out",
         f"({removed(cut)}). Check it, then reply to this mail with:",
         "",
-        "  #publish        to publish it as it is;",
-        "  #article        on the first line, then the whole new text (a first line",
-        "                  '# Title' sets the title), to replace it; nothing of it goes to",
-        "                  the customer.",
+        "  #publish        to publish it as it is; or",
+        "  the whole new text (a first line '# Title' sets the title), to replace it.",
+        "(#article on the first line of any other mail on the ticket, then the new text,",
+        "does the same.)",
         "",
-        "A reply without a command goes to the customer, as on any notice.",
+        "Nothing you write in reply to this mail goes to the customer.",
         "",
         f"# {article.title}",
         "",
         *article.body.splitlines(),
     )
+
+
+def answered_draft(session: Session, ticket_id: int, answering: tuple[str, ...]) -> int | None:
+    """The article whose draft mail a mail answers (its In-Reply-To and References), by the
+    `kb_proposed` event that sent it; None when it answers no draft mail of this ticket."""
+    named = [m for m in answering if m][:50]
+    if not named:
+        return None
+    mails = set(
+        session.scalars(
+            select(Outbox.id).where(
+                Outbox.ticket_id == ticket_id,
+                Outbox.kind == "notice:kb_draft",
+                Outbox.message_id.in_(named),
+            )
+        )
+    )
+    if not mails:
+        return None
+    proposed = session.scalars(
+        select(Event.data)
+        .where(Event.ticket_id == ticket_id, Event.kind == "kb_proposed")
+        .order_by(Event.id.desc())
+    )
+    for data in proposed:
+        if mails & set(data.get("notices", [])) and data.get("article") is not None:
+            return int(data["article"])
+    found = latest(session, ticket_id)  # a draft mailed before events named their mails
+    return None if found is None else found.id
 
 
 def latest(session: Session, ticket_id: int) -> Article | None:

@@ -386,6 +386,8 @@ class KbProposed(Payload):
     resolution: str
     article: int | None = None
     """The draft's number (None in events from before drafts were made)."""
+    notices: list[int] = []
+    """The outbox rows that mailed the draft: a reply to one of them edits it."""
 
 
 class KbCited(Payload):

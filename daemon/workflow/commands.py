@@ -127,10 +127,10 @@ def _propose(
     cause: str,
 ) -> list[str]:
     """`#kb`: a redacted draft from the ticket, owned by the writer and mailed to them."""
-    article, cut = drafts.propose(
+    article, cut, mails = drafts.propose(
         session, ticket, owner=writer, text=text, composer=composer, now=now, cause=cause
     )
-    proposed = events.KbProposed(resolution=cut.text, article=article.id)
+    proposed = events.KbProposed(resolution=cut.text, article=article.id, notices=mails)
     actor = f"engineer:{writer}"
     events.record(session, proposed, ticket_id=ticket.id, at=now, actor=actor, cause=cause)
     return [

@@ -17,6 +17,7 @@ A mail from an engineer's address on a ticket takes one of three ways:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -164,6 +165,11 @@ def act(
         aliases=settings.workflow.aliases,
     )
     text = remaining_text(message.body, message.commands)
+    if not message.commands and text.strip():  # the new text of a draft it answers?
+        answering = (*message.in_reply_to, *message.references)
+        draft = drafts.answered_draft(session, ticket.id, answering)
+        if draft is not None:
+            parsed = replace(parsed, ops=(ops.ArticleText(line=1, article=draft),))
     errors = [
         *parsed.errors,
         *_ticket_errors(session, ticket, parsed.ops, writer, accepting),

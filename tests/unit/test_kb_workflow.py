@@ -110,6 +110,45 @@ def test_article_by_reply_replaces_the_text_and_title_and_tells_nobody_else(
     assert kinds(db, number).count("note_added") == notes
 
 
+def test_a_reply_to_the_draft_mail_with_new_text_edits_that_draft_and_reaches_no_customer(
+    db: Database, team: Settings, clock: Clock
+) -> None:
+    number, first = drafted(db, team, clock)
+    [first_mail] = outbox(db, "notice:kb_draft")
+    text = read(first_mail).full_text
+    assert "Nothing you write in reply to this mail goes to the customer." in text
+    clock.advance(minutes=5)
+    [assigned] = outbox(db, "notice:assigned")
+    feed(db, clock, answer(assigned, "#kb\n"))  # a second draft: the latest is not the first
+    process(team, db, clock)
+    clock.advance(minutes=5)
+    feed(db, clock, answer(first_mail, "# VPN drops hourly\n\n## Symptom\n\nIt drops.\n"))
+    process(team, db, clock)
+    with db.read() as session:
+        edited, second = session.scalars(select(Article).order_by(Article.id)).all()
+    assert (edited.id, edited.title, edited.body) == (
+        first.id,
+        "VPN drops hourly",
+        "## Symptom\n\nIt drops.",
+    )
+    assert second.title == first.title  # the later draft is untouched
+    assert outbox(db, "reply") == []  # nothing went to the customer
+    transcripts = [read(t).subject for t in outbox(db, "notice:transcript")]
+    assert any(f"knowledge-base article {first.id}: text replaced" in s for s in transcripts)
+    assert kinds(db, number).count("note_added") == 0
+
+
+def test_a_plain_reply_to_any_other_notice_still_goes_to_the_customer(
+    db: Database, team: Settings, clock: Clock
+) -> None:
+    drafted(db, team, clock)
+    [assigned] = outbox(db, "notice:assigned")
+    feed(db, clock, answer(assigned, "Hello Cy, it works again.\n"))
+    process(team, db, clock)
+    [reply] = outbox(db, "reply")
+    assert "it works again" in read(reply).full_text
+
+
 @pytest.mark.parametrize(
     "body",
     ["#publish 999\n#tag +kb\n", "#article\n#tag +kb\n", "#article 999\n\nnew text\n"],
