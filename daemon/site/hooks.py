@@ -27,6 +27,8 @@ from daemon.errors import ReplydeskError
 from daemon.site import data, kb, pages
 
 log = logging.getLogger("mkdocs.hooks.replydesk")
+SHAPE_LOG = "replydesk.site.kb"  # outside "mkdocs": not a strict build's failure
+shape_log = logging.getLogger(SHAPE_LOG)
 
 
 def templates(config: MkDocsConfig) -> Path:
@@ -118,8 +120,9 @@ class KnowledgeBase:
 
     def add_articles(self, files: Files, config: MkDocsConfig) -> Files:
         """Drafts and retired articles out of this part, mail-born ones in; a published article
-        that lacks a section of the standard shape is logged (INFO: strict builds fail on a
-        WARNING)."""
+        that lacks a section of the standard shape is warned about, on a logger of its own
+        (`SHAPE_LOG`): MkDocs counts the warnings of its own loggers, and a strict build would
+        fail on an article that is only incomplete."""
         found = source(config)
         settings = _settings(found)
         try:
@@ -132,7 +135,7 @@ class KnowledgeBase:
             raise PluginError(f"replydesk: cannot read the articles: {exc}") from exc
         for article in knowledge.articles:
             if article.status == "published" and article.missing:
-                log.info(
+                shape_log.warning(
                     "replydesk: %s lacks the standard shape's section(s): %s",
                     article.src,
                     ", ".join(article.missing),
