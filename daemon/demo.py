@@ -326,8 +326,9 @@ def run(folder: Path) -> int:
     report = Daemon(settings, db, clock=lambda: later, sources=[]).run_once()
     print(f"  ran {report.jobs} due job(s), sent {report.sent.sent} to the outbox")
     _print_notices(db, before)
-    demo_workflow.walk(inbox, settings, db, make=_mail, now=later, first_pass=6)
-    demo_kb.walk(inbox, settings, db, make=_mail, now=later + timedelta(days=2), first_pass=10)
+    desk = demo_workflow.DemoDesk(inbox, settings, db, _mail)
+    demo_workflow.walk(desk, now=later, first_pass=6)
+    demo_kb.walk(desk, now=later + timedelta(days=2), first_pass=10)
     _print_summary(folder, db)
     config_file = folder / "replydesk.toml"
     if not demo_site.build_and_tell(settings, config_file=config_file):

@@ -10,15 +10,11 @@ demo's end carries it.
 
 from __future__ import annotations
 
-import mailbox
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from daemon.config import Settings
-from daemon.demo_workflow import Mail, answer, last_outbox, outbox_row, print_mail
-from daemon.service import Daemon
-from daemon.storage.database import Database
+from daemon.demo_workflow import DemoDesk, last_outbox, outbox_row, print_mail
 from daemon.storage.models import Article, Event, Ticket
 from parsers import parse
 
@@ -26,34 +22,25 @@ CAROL = "Carol Diaz <carol@customer.example>"
 GRACE = "Grace Hopper <grace@demo.example>"
 
 
-def walk(
-    inbox: mailbox.Maildir,
-    settings: Settings,
-    db: Database,
-    *,
-    make: Mail,
-    now: datetime,
-    first_pass: int,
-) -> None:
+def walk(desk: DemoDesk, *, now: datetime, first_pass: int) -> None:
     """Passes `first_pass` and `first_pass + 1`: deflection, then a draft published by mail."""
+    db = desk.db
     print(f"\npass {first_pass}: Carol's VPN drops; her acknowledgement suggests an article")
     before = last_outbox(db)
-    inbox.add(
-        make(
-            CAROL,
-            "VPN drops every few minutes",
-            "Hello,\n\nsince Monday our VPN connection drops every few minutes over wifi and we "
-            "have to reconnect.\n\nCarol\n",
-            when=now,
-        )
+    request = desk.make(
+        CAROL,
+        "VPN drops every few minutes",
+        "Hello,\n\nsince Monday our VPN connection drops every few minutes over wifi and we "
+        "have to reconnect.\n\nCarol\n",
+        when=now,
     )
-    Daemon(settings, db, clock=lambda: now).run_once()
+    desk.deliver(request, at=now)
     with db.read() as session:
         carol = session.scalars(select(Ticket).where(Ticket.subject.like("VPN drops%"))).one()
     ack = outbox_row(db, "ack", carol.id, before)
     print_mail("ack", ack, lines=12)
-    inbox.add(answer(make, parse(ack.raw), CAROL, "Solved, thanks!\n", now + timedelta(minutes=9)))
-    Daemon(settings, db, clock=lambda: now + timedelta(minutes=10)).run_once()
+    solved = desk.answer(parse(ack.raw), CAROL, "Solved, thanks!\n", now + timedelta(minutes=9))
+    desk.deliver(solved, at=now + timedelta(minutes=10))
     with db.read() as session:
         ticket = session.get(Ticket, carol.id)
         deflected = session.scalars(
@@ -64,30 +51,22 @@ def walk(
             f"{ticket.status if ticket else '?'}"
             f"{', solved by the article (a deflected event)' if deflected else ''}"
         )
-    _draft_and_publish(inbox, settings, db, make=make, now=now, first_pass=first_pass + 1)
+    _draft_and_publish(desk, now=now, first_pass=first_pass + 1)
 
 
-def _draft_and_publish(
-    inbox: mailbox.Maildir,
-    settings: Settings,
-    db: Database,
-    *,
-    make: Mail,
-    now: datetime,
-    first_pass: int,
-) -> None:
+def _draft_and_publish(desk: DemoDesk, *, now: datetime, first_pass: int) -> None:
+    db = desk.db
     with db.read() as session:
         alice = session.scalars(select(Ticket).where(Ticket.subject.like("%charged twice%"))).one()
     notice = parse(outbox_row(db, "notice:assigned", alice.id).raw)
     later = now + timedelta(minutes=30)
     print(f"\npass {first_pass}: Grace writes #kb on Alice's ticket; the draft comes by mail")
     before = last_outbox(db)
-    inbox.add(answer(make, notice, GRACE, "#kb\n", later))
-    Daemon(settings, db, clock=lambda: later).run_once()
+    desk.deliver(desk.answer(notice, GRACE, "#kb\n", later), at=later)
     draft = outbox_row(db, "notice:kb_draft", alice.id, before)
     print_mail("draft", draft, lines=10)
-    inbox.add(answer(make, parse(draft.raw), GRACE, "#publish\n", later + timedelta(minutes=5)))
-    Daemon(settings, db, clock=lambda: later + timedelta(minutes=6)).run_once()
+    publish = desk.answer(parse(draft.raw), GRACE, "#publish\n", later + timedelta(minutes=5))
+    desk.deliver(publish, at=later + timedelta(minutes=6))
     with db.read() as session:
         article = session.scalars(
             select(Article).where(Article.ticket_id == alice.id).order_by(Article.id.desc())

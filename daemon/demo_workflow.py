@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mailbox
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 
@@ -57,6 +58,29 @@ def answer(make: Mail, to: ParsedMessage, sender: str, body: str, now: datetime)
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DemoDesk:
+    """The demo's desk as its walks drive it: the inbox the daemon reads, its settings and
+    database, and how a mail is made."""
+
+    inbox: mailbox.Maildir
+    settings: Settings
+    db: Database
+    make: Mail
+
+    def answer(self, to: ParsedMessage, sender: str, body: str, at: datetime) -> bytes:
+        return answer(self.make, to, sender, body, at)
+
+    def deliver(self, raw: bytes, *, at: datetime) -> None:
+        """`raw` into the inbox, then one pass of the daemon as at `at`."""
+        self.inbox.add(raw)
+        self.run(at=at)
+
+    def run(self, *, at: datetime, sources: bool = True) -> None:
+        """One pass of the daemon as at `at` (`sources=False`: its jobs only, no mail read)."""
+        Daemon(self.settings, self.db, clock=lambda: at, sources=None if sources else []).run_once()
+
+
 def print_mail(label: str, row: Outbox, *, lines: int = 6) -> None:
     """The mail as its reader sees it (our own mails whole: their quotes are the point)."""
     mail = parse(row.raw)
@@ -67,16 +91,9 @@ def print_mail(label: str, row: Outbox, *, lines: int = 6) -> None:
         print(f"      | {line}")
 
 
-def walk(
-    inbox: mailbox.Maildir,
-    settings: Settings,
-    db: Database,
-    *,
-    make: Mail,
-    now: datetime,
-    first_pass: int,
-) -> None:
+def walk(desk: DemoDesk, *, now: datetime, first_pass: int) -> None:
     """Passes `first_pass`, ... of the demo: reply with commands, resolve, survey, the thread."""
+    db, settings = desk.db, desk.settings
     with db.read() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.subject.like("%charged twice%"))).one()
         number, engineer = ticket.id, ticket.assignee.address if ticket.assignee else ""
@@ -87,37 +104,31 @@ def walk(
         "second one is refunded today;\nit shows on your statement in 3-5 days.\n\n"
         "Grace\n--\nGrace Hopper, Billing support\n"
     )
-    inbox.add(answer(make, notice, grace, body, now))
     print(f"\npass {first_pass}: {engineer} answers the notice: two commands, then her reply")
     before = last_outbox(db)
-    Daemon(settings, db, clock=lambda: now).run_once()
+    desk.deliver(desk.answer(notice, grace, body, now), at=now)
     print_mail("reply", outbox_row(db, "reply", number, before))
     print_mail("transcript", outbox_row(db, "notice:transcript", number, before))
 
     later = now + timedelta(minutes=20)
-    inbox.add(answer(make, notice, grace, "#resolve Refunded the duplicate charge\n", later))
     print(f"\npass {first_pass + 1}: she resolves it with a command only (nothing else to say)")
     before = last_outbox(db)
-    Daemon(settings, db, clock=lambda: later).run_once()
+    desk.deliver(
+        desk.answer(notice, grace, "#resolve Refunded the duplicate charge\n", later), at=later
+    )
     print_mail("status", outbox_row(db, "status:resolved", number, before), lines=5)
 
     day = later + timedelta(hours=settings.workflow.survey_delay_hours, minutes=1)
     print(f"\npass {first_pass + 2}: {settings.workflow.survey_delay_hours:g} hours later")
     before = last_outbox(db)
-    Daemon(settings, db, clock=lambda: day, sources=[]).run_once()
+    desk.run(at=day, sources=False)
     survey = outbox_row(db, "survey", number, before)
     print_mail("survey", survey, lines=5)
-    inbox.add(
-        answer(
-            make,
-            parse(survey.raw),
-            "Alice Martin <alice@customer.example>",
-            "5 – quick and kind, thank you!\n",
-            day,
-        )
-    )
+    alice = "Alice Martin <alice@customer.example>"
     print(f"\npass {first_pass + 3}: Alice answers the survey")
-    Daemon(settings, db, clock=lambda: day).run_once()
+    desk.deliver(
+        desk.answer(parse(survey.raw), alice, "5 – quick and kind, thank you!\n", day), at=day
+    )
     _print_thread(db, number)
     _print_numbers(settings, db, now)
 
