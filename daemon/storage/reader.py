@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from daemon.storage.database import classify
 from daemon.storage.models import Article, Engineer, Event, Ticket
@@ -173,19 +173,18 @@ class Reader:
 
     def engineers(self) -> dict[int, str]:
         """Engineer ids (as events name them) and their addresses."""
-        try:
-            with Session(self.engine) as session:
-                rows = session.execute(select(Engineer.id, Engineer.address)).all()
-            return {engineer_id: address for engineer_id, address in rows}
-        except SQLAlchemyError as exc:
-            raise classify(exc) from exc
+        return self._by_id(Engineer.id, Engineer.address)
 
     def subjects(self) -> dict[int, str]:
         """Every ticket's subject by number, for the site's internal ticket lists."""
+        return self._by_id(Ticket.id, Ticket.subject)
+
+    def _by_id(
+        self, key: InstrumentedAttribute[int], value: InstrumentedAttribute[str]
+    ) -> dict[int, str]:
         try:
             with Session(self.engine) as session:
-                rows = session.execute(select(Ticket.id, Ticket.subject)).all()
-            return {ticket_id: subject for ticket_id, subject in rows}
+                return {k: v for k, v in session.execute(select(key, value))}
         except SQLAlchemyError as exc:
             raise classify(exc) from exc
 
