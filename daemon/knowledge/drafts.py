@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 from daemon.knowledge import articles, reviews
 from daemon.mail.compose import Composer
 from daemon.storage.bounded import fit
-from daemon.storage.models import Article, Contact, Event, Message, Outbox, Ticket
+from daemon.storage.models import Article, Contact, Event, Message, Ticket
+from daemon.workflow.facts import answered
 from daemon.workflow.notices import notify
+from parsers import ParsedMessage
 from rules import command_ops as ops
 from rules.redact import Redaction, redact
 
@@ -142,21 +144,10 @@ def _draft_lines(article: Article, cut: Redaction) -> tuple[str, ...]:
     )
 
 
-def answered_draft(session: Session, ticket_id: int, answering: tuple[str, ...]) -> int | None:
-    """The article whose draft mail a mail answers (its In-Reply-To and References), by the
-    `kb_proposed` event that sent it; None when it answers no draft mail of this ticket."""
-    named = [m for m in answering if m][:50]
-    if not named:
-        return None
-    mails = set(
-        session.scalars(
-            select(Outbox.id).where(
-                Outbox.ticket_id == ticket_id,
-                Outbox.kind == "notice:kb_draft",
-                Outbox.message_id.in_(named),
-            )
-        )
-    )
+def answered_draft(session: Session, ticket_id: int, message: ParsedMessage) -> int | None:
+    """The article whose draft mail `message` answers, by the `kb_proposed` event that sent
+    it; None when it answers no draft mail of this ticket."""
+    mails = set(answered(session, message, kind="notice:kb_draft", ticket_id=ticket_id))
     if not mails:
         return None
     proposed = session.scalars(

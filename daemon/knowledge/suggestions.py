@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from daemon.knowledge.urls import page
 from daemon.mail.compose import ArticleLink, Composer
 from daemon.storage import events
-from daemon.storage.models import Article, Event, Message, Outbox, Ticket, TicketStatus
+from daemon.storage.models import Article, Event, Ticket, TicketStatus
 from daemon.workflow import lifecycle
+from daemon.workflow.facts import answered
 from parsers import ParsedMessage
 from rules import kb_opens
 from rules.kb_search import KbDoc, KbIndex, build_index, suggest
@@ -106,22 +107,6 @@ def suggested(session: Session, ticket_id: int) -> list[int] | None:
     return None if data is None else [int(n) for n in data.get("articles", [])]
 
 
-def _answers_ack(session: Session, ticket_id: int, message: ParsedMessage) -> bool:
-    named = [m for m in (*message.in_reply_to, *message.references) if m][:50]
-    if not named:
-        return False
-    ack = (
-        select(Message.id)
-        .join(Outbox, Outbox.id == Message.outbox_id)
-        .where(
-            Message.ticket_id == ticket_id,
-            Message.message_id.in_(named),
-            Outbox.kind == "ack",
-        )
-    )
-    return session.scalar(ack.limit(1)) is not None
-
-
 def deflect(
     session: Session,
     ticket: Ticket,
@@ -135,7 +120,7 @@ def deflect(
     if ticket.status not in OPEN_STATES or not is_solved(message.body):
         return False
     articles = suggested(session, ticket.id)
-    if not articles or not _answers_ack(session, ticket.id, message):
+    if not articles or not answered(session, message, kind="ack", ticket_id=ticket.id):
         return False
     named = ", ".join(str(n) for n in articles)
     lifecycle.change(

@@ -166,8 +166,7 @@ def act(
     )
     text = remaining_text(message.body, message.commands)
     if not message.commands and text.strip():  # the new text of a draft it answers?
-        answering = (*message.in_reply_to, *message.references)
-        draft = drafts.answered_draft(session, ticket.id, answering)
+        draft = drafts.answered_draft(session, ticket.id, message)
         if draft is not None:
             parsed = replace(parsed, ops=(ops.ArticleText(line=1, article=draft),))
     errors = [

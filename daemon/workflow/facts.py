@@ -86,16 +86,22 @@ def signed_ticket(message: ParsedMessage, desk_addresses: tuple[str, ...]) -> in
 
 def answers_survey(session: Session, message: ParsedMessage) -> bool:
     """True when the thread headers name a survey we sent."""
-    ids = [fit_key(m, MESSAGE_ID_LENGTH) for m in (*message.in_reply_to[:5], *message.references)]
+    return bool(answered(session, message, kind="survey"))
+
+
+def answered(
+    session: Session, message: ParsedMessage, *, kind: str, ticket_id: int | None = None
+) -> list[int]:
+    """The outbox rows of `kind` (about `ticket_id`, when given) that the mail's thread headers
+    name: what it answers. At most `MAX_THREAD_IDS` Message-IDs, in their stored form."""
+    named = (*message.in_reply_to[:5], *message.references)
+    ids = [fit_key(m, MESSAGE_ID_LENGTH) for m in named if m][:MAX_THREAD_IDS]
     if not ids:
-        return False
-    found = session.scalar(
-        select(Message.id)
-        .join(Outbox, Outbox.id == Message.outbox_id)
-        .where(Message.message_id.in_(ids[:MAX_THREAD_IDS]), Outbox.kind == "survey")
-        .limit(1)
-    )
-    return found is not None
+        return []
+    query = select(Outbox.id).where(Outbox.message_id.in_(ids), Outbox.kind == kind)
+    if ticket_id is not None:
+        query = query.where(Outbox.ticket_id == ticket_id)
+    return list(session.scalars(query.order_by(Outbox.id)))
 
 
 def thread_candidates(session: Session, message: ParsedMessage) -> tuple[ThreadCandidate, ...]:
