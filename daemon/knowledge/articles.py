@@ -41,6 +41,12 @@ class SyncReport:
     errors: tuple[ParseError, ...]
 
 
+def source(number: int, slug: str, path: str | None) -> str:
+    """An article's page in the docs folder: its file, or, born from mail, the page the site
+    adds in memory (`kb/<number>-<slug>.md`)."""
+    return path if path is not None else f"{KB_FOLDER}/{number}-{slug}.md"
+
+
 def article_files(docs_dir: Path) -> list[Path]:
     """The article files under the docs folder's kb folder, in path order."""
     folder = docs_dir / KB_FOLDER

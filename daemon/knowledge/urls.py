@@ -21,6 +21,7 @@ import yaml
 
 import daemon
 from daemon.config import Settings
+from daemon.knowledge.articles import source
 from daemon.storage.models import Article
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,7 @@ def site_directory_urls(settings: Settings) -> bool:
 def page(article: Article, *, directory_urls: bool) -> str:
     """The article's page on the site, relative to its root: `kb/12-slug/` (or
     `kb/12-slug.html`) for an article born from mail, the file's page for an article file."""
-    source = f"kb/{article.id}-{article.slug}.md" if article.path is None else article.path
-    stem = source.removesuffix(".md")
+    stem = source(article.id, article.slug, article.path).removesuffix(".md")
     if stem == "index" or stem.endswith("/index"):
         folder = stem.removesuffix("index")
         return folder if directory_urls else f"{folder}index.html"

@@ -35,7 +35,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 
 from daemon.config import Settings
-from daemon.knowledge.articles import KB_FOLDER, article_files
+from daemon.knowledge.articles import KB_FOLDER, article_files, source
 from daemon.site.data import Part
 from daemon.site.pages import markdown_text
 from daemon.storage.reader import ArticleRow, Reader
@@ -195,7 +195,7 @@ def _row_page(
     row: ArticleRow, cited: Mapping[int, list[tuple[int, datetime]]], *, at: datetime
 ) -> ArticlePage:
     return _page(
-        src=f"{KB_FOLDER}/{row.id}-{row.slug}.md",
+        src=source(row.id, row.slug, None),
         number=row.id,
         title=row.title,
         owner=row.owner,
