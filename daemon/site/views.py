@@ -77,61 +77,42 @@ def _sla_share(target: str) -> Value:
     return share
 
 
+def _durations(timing: Callable[[metrics.Summary], metrics.Timing]) -> dict[str, Value]:
+    """A duration's median and 90th percentile in business hours, as two chart lines."""
+    return {
+        "Median": lambda s: _hours(timing(s).business.median),
+        "90th percentile": lambda s: _hours(timing(s).business.p90),
+    }
+
+
 def charts_of(trend: Trend, labels: Sequence[str], targets: Sequence[str]) -> list[Chart]:
     """The charts of one trend (weeks or months), in the order the page shows them."""
     shares: dict[str, Value] = {"FCR": lambda s: _percent(s.fcr)}
     for target in targets:
         shares[f"SLA {target.replace('_', ' ')}"] = _sla_share(target)
-    return [
-        _chart(
-            "bar",
-            "Tickets in and out",
-            labels,
-            trend,
-            lines={"In": lambda s: s.created, "Out": lambda s: s.resolved},
-            unit="",
-        ),
-        _chart(
+    drawn: list[tuple[charts.Kind, str, dict[str, Value], str]] = [
+        ("bar", "Tickets in and out", {"In": lambda s: s.created, "Out": lambda s: s.resolved}, ""),
+        (
             "line",
             "First response, business hours (hours)",
-            labels,
-            trend,
-            lines={
-                "Median": lambda s: _hours(s.first_response.business.median),
-                "90th percentile": lambda s: _hours(s.first_response.business.p90),
-            },
-            unit=" h",
+            _durations(lambda s: s.first_response),
+            " h",
         ),
-        _chart(
-            "line",
-            "Resolution, business hours (hours)",
-            labels,
-            trend,
-            lines={
-                "Median": lambda s: _hours(s.resolution.business.median),
-                "90th percentile": lambda s: _hours(s.resolution.business.p90),
-            },
-            unit=" h",
-        ),
-        _chart(
-            "line",
-            "First contact resolution and SLA compliance",
-            labels,
-            trend,
-            lines=shares,
-            unit="%",
-        ),
-        _chart(
+        ("line", "Resolution, business hours (hours)", _durations(lambda s: s.resolution), " h"),
+        ("line", "First contact resolution and SLA compliance", shares, "%"),
+        (
             "line",
             "CSAT and deflection",
-            labels,
-            trend,
-            lines={
+            {
                 "CSAT rated 4 or 5": lambda s: _percent(s.csat.satisfied),
                 "Deflected": lambda s: _percent(s.deflection.deflected),
             },
-            unit="%",
+            "%",
         ),
+    ]
+    return [
+        _chart(kind, title, labels, trend, lines=lines, unit=unit)
+        for kind, title, lines, unit in drawn
     ]
 
 
