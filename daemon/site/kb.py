@@ -36,6 +36,7 @@ from mkdocs.structure.files import File, Files
 
 from daemon.config import Settings
 from daemon.knowledge.articles import KB_FOLDER, article_files, source
+from daemon.site import data
 from daemon.site.data import Part
 from daemon.site.pages import markdown_text
 from daemon.storage.reader import ArticleRow, Reader
@@ -152,17 +153,17 @@ def gather(
 
 def _read(
     settings: Settings | None, *, at: datetime
-) -> tuple[list[ArticleRow], list[EventRow], list[Opened] | None]:
+) -> tuple[list[ArticleRow], list[EventRow], tuple[Opened, ...] | None]:
     """The rows, the reuse events and (when the desk reads access logs) the readings."""
     if settings is None:
         return [], [], None
     reader = Reader(settings.database.url)
     try:
         events = list(reader.events(kinds=kb.REUSE_KINDS, until=at))
-        opens = reader.opens(until=at) if settings.site.access_logs else None
-        return reader.articles(), events, opens
+        rows = reader.articles()
     finally:
         reader.dispose()
+    return rows, events, data.opens(settings, until=at)
 
 
 def _file_page(
