@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -161,17 +162,13 @@ class Daemon:
         drain without it, so an MTA's delivery never waits for a build)."""
         if self.site_builder is None:
             return 0
-        holder_id = holders.register(self.db, "once")
-        try:
+        with self._once() as holder_id:
             site = self.stages(holder_id).site
             return 0 if site is None else site.run_pass(threading.Event())
-        finally:
-            holders.stop(self.db, holder_id)
 
     def drain(self) -> tuple[list[Outcome], int, SendReport]:
         """Process every stored mail, run due jobs (and what they released), send what is due."""
-        holder_id = holders.register(self.db, "once")
-        try:
+        with self._once() as holder_id:
             holders.reap(self.db, max_attempts=self.settings.runners.max_attempts)
             stages = self.stages(holder_id)
             never = threading.Event()
@@ -180,6 +177,13 @@ class Daemon:
                 stages.process.run_pass(never)
             stages.outgoing.run_pass(never)
             return stages.process.outcomes, stages.jobs.done, stages.outgoing.report
+
+    @contextmanager
+    def _once(self) -> Iterator[int]:
+        """A holder for one pass, given back after it (a restart reaps it if that fails)."""
+        holder_id = holders.register(self.db, "once")
+        try:
+            yield holder_id
         finally:
             try:
                 holders.stop(self.db, holder_id)
