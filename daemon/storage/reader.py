@@ -11,7 +11,7 @@ and large tables are streamed in id order by one query, a batch at a time, so a 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -146,9 +146,7 @@ class Reader:
         remaining row of the kinds' index again for each batch. On SQLite the timestamp and the
         payload are read as stored text and parsed here (`datetime.fromisoformat`,
         `json.loads`), three times faster than through the column types."""
-        on_sqlite = self.engine.dialect.name == "sqlite"
-        at = type_coerce(Event.at, String) if on_sqlite else Event.at
-        data = type_coerce(Event.data, Text) if on_sqlite else Event.data
+        at, data, moment, payload = self._stored()
         query = (
             select(Event.ticket_id, at, Event.kind, Event.actor, data)
             .where(Event.ticket_id.is_not(None), Event.kind.in_(sorted(set(kinds))))
@@ -157,7 +155,6 @@ class Reader:
         )
         if until is not None:
             query = query.where(Event.at <= until)
-        moment, payload = (_text_at, _text_data) if on_sqlite else (_same, _same)
         try:
             with self.engine.connect() as connection:
                 for ticket_id, when, kind, actor, stored in connection.execute(query):
@@ -170,6 +167,18 @@ class Reader:
                     )
         except SQLAlchemyError as exc:
             raise classify(exc) from exc
+
+    def _stored(self) -> tuple[Any, Any, Callable[[Any], datetime], Callable[[Any], Any]]:
+        """`Event.at` and `Event.data` as this backend reads them fastest, and how each is made
+        a value again: on SQLite the stored text, parsed here (see `events`)."""
+        if self.engine.dialect.name == "sqlite":
+            return (
+                type_coerce(Event.at, String),
+                type_coerce(Event.data, Text),
+                _text_at,
+                _text_data,
+            )
+        return Event.at, Event.data, _same, _same
 
     def engineers(self) -> dict[int, str]:
         """Engineer ids (as events name them) and their addresses."""
@@ -200,13 +209,10 @@ class Reader:
     def opens(self, *, until: datetime) -> list[Opened]:
         """The article pages read on the site (`kb_opened` events) up to `until`, in order:
         one row per article and hour it was read in, four small numbers each, read whole."""
-        on_sqlite = self.engine.dialect.name == "sqlite"
-        at = type_coerce(Event.at, String) if on_sqlite else Event.at
-        data = type_coerce(Event.data, Text) if on_sqlite else Event.data
+        at, data, moment, payload = self._stored()
         query = (
             select(at, data).where(Event.kind == "kb_opened", Event.at <= until).order_by(Event.id)
         )
-        moment, payload = (_text_at, _text_data) if on_sqlite else (_same, _same)
         try:
             with self.engine.connect() as connection:
                 rows = connection.execute(query).all()
